@@ -1,0 +1,206 @@
+"""What runs and how it changes: Compose projects, their services, deploy attempts and revisions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ComposeProject(models.Model):
+    """A Compose project found on the Docker engine through its containers' labels."""
+
+    name = models.CharField(max_length=255, unique=True)
+    working_dir = models.CharField(max_length=4096)
+    config_files = models.JSONField(default=list, help_text="Compose files in `-f` order, absolute paths.")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UpdateMode(models.TextChoices):
+    AUTO = "auto", "Deploy automatically"
+    NOTIFY = "notify", "Notify only"
+    MANUAL = "manual", "Manual only"
+
+
+class Service(models.Model):
+    """One Compose service: what it runs now, what the registry offers, and its update policy.
+
+    `active_run` doubles as the database lock: a deploy claims the service by setting it with a
+    conditional update, and `deploy_generation` is the fencing token every later write checks.
+    """
+
+    project = models.ForeignKey(ComposeProject, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=255)
+
+    image = models.CharField(max_length=512, help_text="Image reference as the container runs it.")
+    repository = models.CharField(
+        max_length=512, help_text="Normalised registry/repository, e.g. docker.io/library/nginx"
+    )
+    current_tag = models.CharField(max_length=128, blank=True)
+    current_digest = models.CharField(max_length=100, blank=True)
+    current_image_id = models.CharField(max_length=100, blank=True)
+    container_state = models.CharField(max_length=32, blank=True)
+    container_health = models.CharField(max_length=32, blank=True)
+    is_running = models.BooleanField(default=False)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    discovery_error = models.TextField(blank=True)
+
+    # Policy (the tag-ranking issue extends this; labels on the service can also set it).
+    update_mode = models.CharField(max_length=16, choices=UpdateMode.choices, default=UpdateMode.AUTO)
+    pinned_tag = models.CharField(max_length=128, blank=True, help_text="Stay on this tag; no updates.")
+    ignored_tags = models.JSONField(default=list, blank=True, help_text="Tags never deployed automatically.")
+    ignored_digests = models.JSONField(
+        default=list, blank=True, help_text="Digests of a mutable tag never deployed automatically (set by rollback)."
+    )
+    policy_overrides = models.JSONField(
+        default=dict, blank=True, help_text="Tag-policy settings that override the service's updater.* labels."
+    )
+    labels = models.JSONField(default=dict, blank=True, help_text="The container's updater.* labels.")
+
+    # Result of the last registry check.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_check_error = models.TextField(blank=True)
+    available_tag = models.CharField(max_length=128, blank=True)
+    available_digest = models.CharField(max_length=100, blank=True)
+    check_explanation = models.JSONField(default=dict, blank=True)
+
+    # Deploy lock and fencing token.
+    active_run = models.ForeignKey("DeploymentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    deploy_generation = models.PositiveBigIntegerField(default=0)
+    automation_paused = models.TextField(
+        blank=True, help_text="Set when restoring a failed deploy itself failed; automatic deploys stop until cleared."
+    )
+
+    class Meta:
+        ordering = ["project__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_service_per_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}/{self.name}"
+
+
+class DeploymentRun(models.Model):
+    """One deploy attempt. It moves through explicit states; each step is persisted before it acts.
+
+    Writes are conditional on (`state`, `generation`), so a stale or duplicated task changes nothing.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EDITING = "editing", "Editing compose file"
+        PULLING = "pulling", "Pulling image"
+        REPLACING = "replacing", "Recreating container"
+        VERIFYING = "verifying", "Verifying"
+        RESTORING = "restoring", "Restoring previous version"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATES = (State.PENDING, State.EDITING, State.PULLING, State.REPLACING, State.VERIFYING, State.RESTORING)
+    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+    class Trigger(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        MANUAL = "manual", "Manual"
+        ROLLBACK = "rollback", "Rollback"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="runs")
+    generation = models.PositiveBigIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    from_tag = models.CharField(max_length=128, blank=True)
+    from_digest = models.CharField(max_length=100, blank=True)
+    from_image_id = models.CharField(max_length=100, blank=True)
+    from_container_ids = models.JSONField(default=list, blank=True)
+    to_tag = models.CharField(max_length=128)
+    to_digest = models.CharField(max_length=100, blank=True, help_text="Digest the check saw; the pulled one wins.")
+    to_image_id = models.CharField(max_length=100, blank=True)
+    rollback_of = models.ForeignKey(
+        "Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollback_runs"
+    )
+
+    file_backup = models.JSONField(
+        default=dict, blank=True, help_text="Compose/.env contents before the edit and the hashes written."
+    )
+    log = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    restored = models.BooleanField(default=False, help_text="A failed run put the previous version back.")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one unfinished run per service, enforced by the database itself.
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(state__in=["pending", "editing", "pulling", "replacing", "verifying", "restoring"]),
+                name="one_active_run_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} {self.service} → {self.to_tag} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+
+class Revision(models.Model):
+    """What a service ran from a point in time: recorded on discovery and after every verified deploy."""
+
+    class Trigger(models.TextChoices):
+        DISCOVERED = "discovered", "Discovered"
+        AUTO = "auto", "Automatic"
+        MANUAL = "manual", "Manual"
+        ROLLBACK = "rollback", "Rollback"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="revisions")
+    tag = models.CharField(max_length=128)
+    digest = models.CharField(max_length=100, blank=True)
+    image_id = models.CharField(max_length=100, blank=True)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    run = models.OneToOneField(DeploymentRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="revision")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.tag} ({self.trigger})"
+
+
+class CheckCycle(models.Model):
+    """One registry check over all services: what it looked at and what it cost."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    services_checked = models.PositiveIntegerField(default=0)
+    repositories_checked = models.PositiveIntegerField(default=0)
+    registry_requests = models.PositiveIntegerField(default=0)
+    updates_found = models.PositiveIntegerField(default=0)
+    deploys_queued = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]

@@ -1,0 +1,18 @@
+import pytest
+
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def operator(db):
+    return UserFactory(username="operator", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")

@@ -1,0 +1,12 @@
+"""Loaded with `-p tests.testenv` before Django starts: defaults so the suite runs with no `.updater.env`.
+
+Real services (Redis, Postgres) come from the environment `scripts/test.sh` sets up.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("UPDATER_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("UPDATER_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0wMTIzNDU2Nzg5YWI=")
+os.environ.setdefault("UPDATER_DATA_DIR", tempfile.mkdtemp(prefix="updater-test-data-"))
+os.environ["UPDATER_ENV_FILE"] = os.devnull  # never read a developer's own .updater.env in tests
