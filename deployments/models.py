@@ -204,3 +204,6 @@ class CheckCycle(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"check {self.pk} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.state})"

@@ -16,6 +16,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env.load(BASE_DIR)
 
 DATA_DIR = Path(env.str("UPDATER_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)  # SQLite file, beat schedule, collected static
 
 SECRET_KEY = env.str("UPDATER_SECRET_KEY", required=True)
 if len(SECRET_KEY) < 32:
