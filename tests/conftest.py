@@ -2,6 +2,8 @@ import pytest
 
 from tests.factories import UserFactory
 
+pytest_plugins = ["tests.support.registry"]
+
 
 @pytest.fixture
 def owner(db):
