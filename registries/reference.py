@@ -21,11 +21,12 @@ _HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registr
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
-_DOMAIN_RE = re.compile(rf"^{_HOST}(?::[0-9]+)?$")
-_PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_SHA256_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+# `\Z`, not `$`: in Python `$` also matches before a trailing newline, so "latest\n" would pass.
+_DOMAIN_RE = re.compile(rf"^{_HOST}(?::[0-9]+)?\Z")
+_PATH_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}\Z")
+_SHA256_RE = re.compile(r"^sha256:[a-f0-9]{64}\Z")
 NAME_MAX_LENGTH = 255
 
 
@@ -46,6 +47,22 @@ def validate_digest(digest: str) -> str:
     if digest.startswith("sha256:") and not _SHA256_RE.match(digest):
         raise InvalidReference(f"invalid sha256 digest {digest!r}: needs 64 lowercase hex characters")
     return digest
+
+
+def validate_repository(path: str) -> str:
+    """Return a repository path (`library/nginx`, `team/app`) if every component matches the grammar.
+
+    The registry client calls this before a path goes into a URL, so `../` or `?` never reach one.
+    """
+    if not isinstance(path, str) or not path or len(path) > NAME_MAX_LENGTH:
+        raise InvalidReference(f"invalid repository {path!r}")
+    for component in path.split("/"):
+        if not _PATH_COMPONENT_RE.match(component):
+            raise InvalidReference(
+                f"repository component {component!r} must be "
+                "lower-case letters and digits separated by '.', '_', '__' or '-'"
+            )
+    return path
 
 
 def validate_registry_host(host: str) -> str:
@@ -131,12 +148,10 @@ def parse_reference(text: str, *, default_tag: str | None = "latest") -> ImageRe
         registry = DOCKER_HUB
     if registry == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
-    for component in path.split("/"):
-        if not _PATH_COMPONENT_RE.match(component):
-            raise InvalidReference(
-                f"invalid image reference {text!r}: repository component {component!r} must be "
-                "lower-case letters and digits separated by '.', '_', '__' or '-'"
-            )
+    try:
+        validate_repository(path)
+    except InvalidReference as exc:
+        raise InvalidReference(f"invalid image reference {text!r}: {exc}") from None
     if tag is None and digest is None:
         tag = default_tag
     return ImageReference(registry=registry, repository=path, tag=tag, digest=digest)

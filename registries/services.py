@@ -1,0 +1,42 @@
+"""Registry services: a configured client for a registry host, and Docker credentials for pulling from it."""
+
+from __future__ import annotations
+
+import base64
+
+from registries.client import RegistryClient
+from registries.models import Registry
+from registries.reference import DOCKER_HUB, DOCKER_HUB_API_HOST, validate_registry_host
+
+# The key the Docker CLI and engine look up Docker Hub credentials under in config.json.
+DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/"
+
+
+def _registry_row(registry: str) -> Registry | None:
+    return Registry.objects.filter(host=validate_registry_host(registry)).first()
+
+
+def registry_client_for(registry: str, api_host: str | None = None) -> RegistryClient:
+    """A client for the registry of an image reference (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
+
+    Credentials come from the `Registry` row with that host; without one the client is anonymous.
+    A secret that cannot be decrypted raises `CredentialUndecryptable`: ciphertext is never sent.
+    """
+    host = api_host or (DOCKER_HUB_API_HOST if registry == DOCKER_HUB else registry)
+    row = _registry_row(registry)
+    if row is None:
+        return RegistryClient(host)
+    return RegistryClient(host, username=row.username, password=row.get_secret(), insecure=row.insecure)
+
+
+def registry_docker_auth(registry: str) -> dict[str, dict[str, str]] | None:
+    """The `auths` entry of a private Docker config.json for pulling from `registry`; None if anonymous.
+
+    Docker Hub's entry is keyed `https://index.docker.io/v1/`, as `docker login` writes it.
+    """
+    row = _registry_row(registry)
+    if row is None or not (row.username or row.has_secret):
+        return None
+    credentials = base64.b64encode(f"{row.username}:{row.get_secret()}".encode()).decode()
+    key = DOCKER_HUB_AUTH_KEY if registry == DOCKER_HUB else registry
+    return {key: {"auth": credentials}}
