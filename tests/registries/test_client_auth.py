@@ -4,11 +4,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from registries.client import RegistryAuthError, RegistryNotFound
+from registries.client import KNOWN_SCHEMES, RegistryAuthError, RegistryNotFound
 from tests.support.registry_helpers import client_for, unique_repository
 from tests.support.token_server import PUBLIC_PREFIX
 
 WRONG_PASSWORD = "wrong-Passw0rd-9d2c"
+
+
+@pytest.fixture(autouse=True)
+def fresh_scheme_cache():
+    """Each test meets the registry as a new process would, so request counts include the https probe."""
+    KNOWN_SCHEMES.clear()
 
 
 # --- htpasswd (Basic) ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from registries.client import (
+    KNOWN_SCHEMES,
     OCI_MANIFEST,
     RegistryClient,
     RegistryError,
@@ -23,6 +24,12 @@ from tests.support.registry_helpers import fake_client
 TAGS = "/v2/app/tags/list"
 MANIFEST_BODY = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": {}, "layers": []}).encode()
 MANIFEST_DIGEST = "sha256:" + hashlib.sha256(MANIFEST_BODY).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def fresh_scheme_cache():
+    """Each test meets the registry as a new process would, so request counts include the https probe."""
+    KNOWN_SCHEMES.clear()
 
 
 def tags_page(tags, **headers):

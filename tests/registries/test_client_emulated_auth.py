@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from registries import client as client_module
 from registries.client import RegistryAuthError, RegistryClient, RegistryProtocolError
+from registries.distribution import auth as auth_module
 from tests.support.fake_registry import FakeResponse
 from tests.support.registry_helpers import fake_client
 
@@ -62,7 +62,7 @@ def test_anonymous_token_request_carries_no_credentials(bearer_registry):
 
 def test_token_without_expires_in_is_cached_for_60_seconds(bearer_registry, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(client_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: now[0])
     client = fake_client(bearer_registry)
     client.list_tags("app")
     now[0] += 50  # within 60 s (minus the early-renewal margin): reused
@@ -76,7 +76,7 @@ def test_token_without_expires_in_is_cached_for_60_seconds(bearer_registry, monk
 
 def test_expires_in_from_token_response_is_used(fake_registry, monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr(client_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: now[0])
     answer = authorized_tags("long")
     answer.challenge = bearer_challenge(fake_registry)
     fake_registry.handler("GET", TAGS, answer)

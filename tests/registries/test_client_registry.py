@@ -7,6 +7,7 @@ import pytest
 from registries.client import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
+    KNOWN_SCHEMES,
     OCI_INDEX,
     OCI_MANIFEST,
     RegistryClient,
@@ -21,6 +22,12 @@ from tests.support.registry_images import sha256_digest
 CREATED = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def fresh_scheme_cache():
+    """Each test meets the registry as a new process would, so request counts include the https probe."""
+    KNOWN_SCHEMES.clear()
+
+
 def test_ping_anonymous_registry(registry):
     client = client_for(registry)
     client.ping()
@@ -33,6 +40,13 @@ def test_plain_http_choice_is_remembered(registry):
     client.ping()
     client.ping()
     assert client.request_count == 3
+
+
+def test_second_client_for_the_same_host_makes_no_https_attempt(registry):
+    client_for(registry).ping()  # probes https, falls back to http
+    second = client_for(registry)
+    second.ping()
+    assert second.request_count == 1  # straight to http: the scheme is remembered per process, not per client
 
 
 def test_list_tags_returns_pushed_tags(registry):

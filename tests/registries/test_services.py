@@ -29,6 +29,33 @@ def test_docker_hub_client_talks_to_registry_1(db):
     assert registry_client_for("docker.io").host == "registry-1.docker.io"
 
 
+@pytest.mark.parametrize("alias", ["index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"])
+def test_docker_hub_alias_finds_the_row_stored_as_docker_io(db, alias):
+    make_registry("docker.io", username="hubuser", secret="pat_123")
+    client = registry_client_for(alias)
+    assert (client.host, client.username) == ("registry-1.docker.io", "hubuser")
+
+
+@pytest.mark.parametrize("alias", ["index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"])
+def test_docker_io_finds_the_row_stored_under_an_alias(db, alias):
+    make_registry(alias, username="hubuser", secret="pat_123")
+    client = registry_client_for("docker.io")
+    assert (client.host, client.username) == ("registry-1.docker.io", "hubuser")
+
+
+def test_exact_docker_hub_row_wins_over_an_alias_row(db):
+    make_registry("docker.io", username="main")
+    make_registry("index.docker.io", username="index")
+    assert registry_client_for("docker.io").username == "main"
+    assert registry_client_for("index.docker.io").username == "index"
+    assert registry_client_for("registry.hub.docker.com").username == "main"
+
+
+def test_docker_auth_for_an_alias_row_uses_the_index_key(db):
+    make_registry("registry-1.docker.io", username="hubuser", secret="pat_123")
+    assert list(registry_docker_auth("docker.io")) == ["https://index.docker.io/v1/"]
+
+
 def test_api_host_overrides_the_host(db):
     assert registry_client_for("docker.io", api_host="mirror.example.com").host == "mirror.example.com"
 
