@@ -24,6 +24,7 @@ class ComposeProject(models.Model):
 
 
 class UpdateMode(models.TextChoices):
+    FROM_LABELS = "", "As the updater.mode label says (default: auto)"
     AUTO = "auto", "Deploy automatically"
     NOTIFY = "notify", "Notify only"
     MANUAL = "manual", "Manual only"
@@ -53,7 +54,7 @@ class Service(models.Model):
     discovery_error = models.TextField(blank=True)
 
     # Policy (the tag-ranking issue extends this; labels on the service can also set it).
-    update_mode = models.CharField(max_length=16, choices=UpdateMode.choices, default=UpdateMode.AUTO)
+    update_mode = models.CharField(max_length=16, choices=UpdateMode.choices, default="", blank=True)
     pinned_tag = models.CharField(max_length=128, blank=True, help_text="Stay on this tag; no updates.")
     ignored_tags = models.JSONField(default=list, blank=True, help_text="Tags never deployed automatically.")
     ignored_digests = models.JSONField(
@@ -128,11 +129,14 @@ class DeploymentRun(models.Model):
         "Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="rollback_runs"
     )
 
-    file_backup = models.JSONField(
-        default=dict, blank=True, help_text="Compose/.env contents before the edit and the hashes written."
+    file_backup = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The compose/.env edit (contents before and after), encrypted: .env files often hold secrets.",
     )
     log = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    failed_state = models.CharField(max_length=16, blank=True, help_text="The step that was running when it failed.")
     restored = models.BooleanField(default=False, help_text="A failed run put the previous version back.")
 
     created_at = models.DateTimeField(auto_now_add=True)

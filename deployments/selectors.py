@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from deployments.models import CheckCycle, DeploymentRun, Revision, Service, UpdateMode
+from deployments.policy import service_policy
+from registries.tags import PolicyError
 
 REVISIONS_SHOWN = 5
 
@@ -50,16 +52,18 @@ def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceS
         service.available_digest and service.available_digest != service.current_digest
     )
     if update:
-        if service.pinned_tag or service.update_mode != UpdateMode.AUTO:
-            return ServiceStatus(service, "Blocked", _blocked_reason(service), last_run)
+        mode = _update_mode(service)
+        if mode != UpdateMode.AUTO:
+            return ServiceStatus(service, "Blocked", f"update mode is {mode}", last_run)
         return ServiceStatus(service, "Update available", service.available_tag, last_run)
     return ServiceStatus(service, "Synced", "", last_run)
 
 
-def _blocked_reason(service: Service) -> str:
-    if service.pinned_tag:
-        return f"pinned to {service.pinned_tag}"
-    return f"update mode is {service.update_mode}"
+def _update_mode(service: Service) -> str:
+    try:
+        return service_policy(service).update_mode
+    except PolicyError:
+        return UpdateMode.MANUAL
 
 
 def service_status_list() -> list[ServiceStatus]:

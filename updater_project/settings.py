@@ -161,6 +161,11 @@ STABILITY_WINDOW = env.float("UPDATER_STABILITY_WINDOW", 10.0, minimum=0.0)
 # A run whose worker has not reported for this long is considered abandoned and is undone.
 DEPLOY_STALE_AFTER = env.int("UPDATER_DEPLOY_STALE_AFTER", 90, minimum=10)
 ENCRYPTION_KEYS = env.list("UPDATER_ENCRYPTION_KEYS", [])
+if not ENCRYPTION_KEYS:
+    raise ConfigError(
+        "UPDATER_ENCRYPTION_KEYS is required (scripts/run.sh generates it): create one with "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+    )
 # Compose projects never touched (e.g. the updater's own stack): comma-separated project names.
 IGNORED_PROJECTS = env.list("UPDATER_IGNORED_PROJECTS", [])
 

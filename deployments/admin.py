@@ -1,0 +1,123 @@
+from django.contrib import admin
+
+from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by the engine: visible, never editable by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ComposeProject)
+class ComposeProjectAdmin(ReadOnlyAdmin):
+    list_display = ["name", "working_dir", "last_seen_at"]
+    search_fields = ["name", "working_dir"]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "repository",
+        "current_tag",
+        "short_digest",
+        "container_state",
+        "available_tag",
+        "update_mode",
+        "pinned_tag",
+        "last_checked_at",
+    ]
+    list_filter = ["project", "is_running", "update_mode"]
+    search_fields = ["name", "project__name", "repository"]
+    fields = [
+        "project",
+        "name",
+        "image",
+        "repository",
+        "current_tag",
+        "current_digest",
+        "current_image_id",
+        "container_state",
+        "container_health",
+        "is_running",
+        "last_seen_at",
+        "discovery_error",
+        "labels",
+        "update_mode",
+        "pinned_tag",
+        "ignored_tags",
+        "ignored_digests",
+        "policy_overrides",
+        "automation_paused",
+        "last_checked_at",
+        "last_check_error",
+        "available_tag",
+        "available_digest",
+        "check_explanation",
+        "active_run",
+        "deploy_generation",
+    ]
+    readonly_fields = [
+        "project",
+        "name",
+        "image",
+        "repository",
+        "current_tag",
+        "current_digest",
+        "current_image_id",
+        "container_state",
+        "container_health",
+        "is_running",
+        "last_seen_at",
+        "discovery_error",
+        "labels",
+        "last_checked_at",
+        "last_check_error",
+        "available_tag",
+        "available_digest",
+        "check_explanation",
+        "active_run",
+        "deploy_generation",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # services come from discovery
+
+    @admin.display(description="digest")
+    def short_digest(self, service: Service) -> str:
+        return service.current_digest[:19]
+
+
+@admin.register(DeploymentRun)
+class DeploymentRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "service", "trigger", "from_tag", "to_tag", "state", "restored", "created_at", "finished_at"]
+    list_filter = ["state", "trigger"]
+    search_fields = ["service__name", "service__project__name", "to_tag"]
+    exclude = ["file_backup"]
+
+
+@admin.register(Revision)
+class RevisionAdmin(ReadOnlyAdmin):
+    list_display = ["service", "tag", "digest", "trigger", "user", "created_at"]
+    list_filter = ["trigger"]
+    search_fields = ["service__name", "tag", "digest"]
+
+
+@admin.register(CheckCycle)
+class CheckCycleAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "state",
+        "services_checked",
+        "repositories_checked",
+        "registry_requests",
+        "updates_found",
+        "deploys_queued",
+        "started_at",
+        "finished_at",
+    ]

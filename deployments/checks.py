@@ -1,0 +1,231 @@
+"""One check cycle: discover services, ask each registry once per repository, decide and queue deploys.
+
+Request budget per cycle: one tag list per distinct repository (shared by every service on it, only
+when some service needs it), one manifest HEAD per distinct repository:tag whose digest matters
+(floating tags, and each chosen update), and push times only for the few tags ranking asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from deployments.discovery import discover_services
+from deployments.dispatch import enqueue_deploy
+from deployments.engine.request import DeployConflict, deployment_request
+from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
+from deployments.policy import service_policy
+from registries.client import RegistryClient, RegistryError
+from registries.reference import parse_reference
+from registries.secrets import CredentialError
+from registries.services import registry_client_for
+from registries.tags import Candidate, Decision, PolicyError, TagPolicy, rank
+
+logger = logging.getLogger(__name__)
+PUSH_TIME_LOOKUPS_MAX = 10
+
+
+@dataclass
+class ServiceOutcome:
+    service: Service
+    available_tag: str = ""
+    available_digest: str = ""
+    explanation: dict = field(default_factory=dict)
+    error: str = ""
+    action: str = ""
+    update_mode: str = UpdateMode.AUTO
+
+    @property
+    def has_update(self) -> bool:
+        service = self.service
+        if self.error:
+            return False
+        if self.available_tag and self.available_tag != service.current_tag:
+            return True
+        return bool(self.available_digest and self.available_digest != service.current_digest)
+
+
+class RepositoryCheck:
+    """Everything one cycle asks one repository, each question asked at most once."""
+
+    def __init__(self, client: RegistryClient, repository: str) -> None:
+        self.client = client
+        self.repository = repository
+        self._tags: list[str] | None = None
+        self._digests: dict[str, str] = {}
+
+    def tags(self) -> list[str]:
+        if self._tags is None:
+            self._tags = self.client.list_tags(self.repository)
+        return self._tags
+
+    def digest(self, tag: str) -> str:
+        if tag not in self._digests:
+            self._digests[tag] = self.client.head_digest(self.repository, tag)
+        return self._digests[tag]
+
+    def push_times(self, tags: list[str]) -> dict[str, object]:
+        return {tag: self.client.image_created(self.repository, tag) for tag in tags[:PUSH_TIME_LOOKUPS_MAX]}
+
+
+def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple[CheckCycle, list[ServiceOutcome]]:
+    """Run one check over every running service (or one, by `PROJECT/SERVICE`)."""
+    cycle = CheckCycle.objects.create()
+    discovery = discover_services()
+    services = _services_to_check(service_key)
+    clients: dict[str, RegistryClient] = {}
+    outcomes: list[ServiceOutcome] = []
+    for repository, group in _by_repository(services).items():
+        outcomes.extend(_check_repository(repository, group, clients))
+    for outcome in outcomes:
+        _save_outcome(outcome)
+        if not dry_run:
+            _maybe_deploy(outcome, cycle)
+        elif outcome.has_update:
+            outcome.action = f"would deploy {outcome.available_tag}" if _deploy_blocker(outcome) is None else ""
+    cycle.services_checked = len(outcomes)
+    cycle.repositories_checked = len({o.service.repository for o in outcomes})
+    cycle.registry_requests = sum(client.request_count for client in clients.values())
+    cycle.updates_found = sum(1 for o in outcomes if o.has_update)
+    cycle.errors = discovery.errors + [f"{o.service}: {o.error}" for o in outcomes if o.error]
+    cycle.state = CheckCycle.State.SUCCEEDED
+    cycle.finished_at = timezone.now()
+    cycle.save()
+    return cycle, outcomes
+
+
+def _services_to_check(service_key: str | None) -> list[Service]:
+    services = Service.objects.select_related("project", "active_run").filter(is_running=True).exclude(repository="")
+    if service_key:
+        project, _, name = service_key.partition("/")
+        services = services.filter(project__name=project, name=name)
+    return list(services)
+
+
+def _by_repository(services: list[Service]) -> dict[str, list[Service]]:
+    groups: dict[str, list[Service]] = defaultdict(list)
+    for service in services:
+        groups[service.repository].append(service)
+    return groups
+
+
+def _check_repository(
+    repository: str, services: list[Service], clients: dict[str, RegistryClient]
+) -> list[ServiceOutcome]:
+    reference = parse_reference(repository)
+    try:
+        if reference.registry not in clients:
+            clients[reference.registry] = registry_client_for(reference.registry, reference.api_host)
+    except CredentialError as exc:
+        return [ServiceOutcome(service, error=str(exc)) for service in services]
+    check = RepositoryCheck(clients[reference.registry], reference.repository)
+    return [_check_service(service, check) for service in services]
+
+
+def _check_service(service: Service, check: RepositoryCheck) -> ServiceOutcome:
+    outcome = ServiceOutcome(service)
+    if "@" in service.image:
+        outcome.explanation = {"reason": "the image is pinned by digest in the compose file; not updated"}
+        return outcome
+    try:
+        policy = service_policy(service)
+        outcome.update_mode = policy.update_mode
+        decision = rank(service.current_tag, [], policy)
+        if decision.tracks_digest:
+            _check_digest(outcome, check)
+        else:
+            _check_tags(outcome, check, policy)
+    except PolicyError as exc:
+        outcome.error = f"invalid update policy: {exc}"
+    except RegistryError as exc:
+        outcome.error = str(exc)
+    return outcome
+
+
+def _check_digest(outcome: ServiceOutcome, check: RepositoryCheck) -> None:
+    service = outcome.service
+    digest = check.digest(service.current_tag)
+    outcome.available_tag = service.current_tag
+    if digest in service.ignored_digests:
+        outcome.explanation = {"tracks_digest": True, "reason": f"{digest} is ignored (rolled back from)"}
+        return
+    outcome.available_digest = digest
+    changed = digest != service.current_digest
+    reason = f"{service.current_tag} now points to {digest}" if changed else f"{service.current_tag} is unchanged"
+    outcome.explanation = {"tracks_digest": True, "current": service.current_tag, "digest": digest, "reason": reason}
+
+
+def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPolicy) -> None:
+    service = outcome.service
+    tags = check.tags()
+    decision: Decision = rank(service.current_tag, tags, policy)
+    if decision.needs_push_time:
+        times = check.push_times(decision.needs_push_time)
+        candidates = [Candidate(tag, times.get(tag)) for tag in tags]
+        decision = rank(service.current_tag, candidates, policy)
+    outcome.explanation = decision.to_dict()
+    outcome.available_tag = decision.chosen or service.current_tag
+    if decision.chosen:
+        outcome.available_digest = check.digest(decision.chosen)
+
+
+def _save_outcome(outcome: ServiceOutcome) -> None:
+    Service.objects.filter(pk=outcome.service.pk).update(
+        last_checked_at=timezone.now(),
+        last_check_error=outcome.error,
+        available_tag=outcome.available_tag,
+        available_digest=outcome.available_digest,
+        check_explanation=outcome.explanation,
+    )
+    outcome.service.refresh_from_db()
+
+
+def _deploy_blocker(outcome: ServiceOutcome) -> str | None:
+    """Why an available update is not deployed automatically (None: deploy it)."""
+    service = outcome.service
+    if outcome.update_mode != UpdateMode.AUTO:
+        return f"update mode is {outcome.update_mode}"
+    if service.automation_paused:
+        return "automation paused after a failed restore"
+    if service.active_run_id:
+        return "a deploy is in progress"
+    # Like Argo CD, never retry automatically an image that already failed once it ran; a new
+    # digest for the tag, or a manual deploy, is a fresh attempt. Registry or pull errors do retry.
+    failed_before = DeploymentRun.objects.filter(
+        service=service,
+        state=DeploymentRun.State.FAILED,
+        to_tag=outcome.available_tag,
+        failed_state__in=[DeploymentRun.State.REPLACING, DeploymentRun.State.VERIFYING],
+    ).filter(Q(to_digest=outcome.available_digest) | Q(to_digest=""))
+    if failed_before.exists():
+        return f"{outcome.available_tag} failed before; deploy it manually to retry"
+    return None
+
+
+def _maybe_deploy(outcome: ServiceOutcome, cycle: CheckCycle) -> None:
+    if not outcome.has_update:
+        outcome.action = "up to date" if not outcome.error else ""
+        return
+    blocker = _deploy_blocker(outcome)
+    if blocker:
+        outcome.action = f"update available, not deployed: {blocker}"
+        return
+    try:
+        with transaction.atomic():
+            run = deployment_request(
+                service=outcome.service,
+                tag=outcome.available_tag,
+                trigger=DeploymentRun.Trigger.AUTO,
+                digest=outcome.available_digest,
+            )
+            enqueue_deploy(run.pk)
+    except DeployConflict as exc:
+        outcome.action = str(exc)
+        return
+    cycle.deploys_queued += 1
+    outcome.action = f"queued run {run.pk}: deploy {outcome.available_tag}"

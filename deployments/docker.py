@@ -1,0 +1,370 @@
+"""The only place that talks to Docker: the Compose CLI (v2 plugin or standalone v1) and the Engine API.
+
+Compose runs as an argument list (never a shell) with a minimal environment: a private `DOCKER_CONFIG`
+holding only the target registry's credentials, `DOCKER_HOST`/TLS settings, and nothing else, so the
+user's `~/.docker` and stray `COMPOSE_*` or interpolation variables never leak into a deploy.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_LIMIT = 64 * 1024
+_PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+LABEL_PROJECT = "com.docker.compose.project"
+LABEL_SERVICE = "com.docker.compose.service"
+LABEL_WORKING_DIR = "com.docker.compose.project.working_dir"
+LABEL_CONFIG_FILES = "com.docker.compose.project.config_files"
+LABEL_ONEOFF = "com.docker.compose.oneoff"
+
+
+class DockerError(Exception):
+    """The Docker engine could not be reached or refused a request."""
+
+
+class ComposeError(DockerError):
+    """A compose command failed; `output` holds its (redacted, truncated) output."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+@dataclass(frozen=True)
+class ComposeCommand:
+    argv: tuple[str, ...]
+    version: str
+
+    @property
+    def is_v1(self) -> bool:
+        return self.argv == ("docker-compose",)
+
+
+@dataclass(frozen=True)
+class ComposeTarget:
+    """Enough to address a project exactly as it was started: name, directory and `-f` files."""
+
+    project: str
+    working_dir: str
+    config_files: tuple[str, ...]
+
+    def base_args(self) -> list[str]:
+        args = ["-p", self.project, "--project-directory", self.working_dir]
+        for path in self.config_files:
+            args += ["-f", path]
+        return args
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    output: str
+    seconds: float
+
+    def describe(self) -> str:
+        return f"$ {' '.join(self.argv)}  (exit {self.returncode}, {self.seconds:.1f}s)\n{self.output}".rstrip()
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    image_id: str
+    image_ref: str
+    status: str  # created | running | restarting | exited | paused | dead
+    health: str  # "" when the container has no healthcheck
+    restart_count: int
+    exit_code: int
+    started_at: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def project(self) -> str:
+        return self.labels.get(LABEL_PROJECT, "")
+
+    @property
+    def service(self) -> str:
+        return self.labels.get(LABEL_SERVICE, "")
+
+    @property
+    def is_oneoff(self) -> bool:
+        return self.labels.get(LABEL_ONEOFF, "False").lower() == "true"
+
+    @property
+    def working_dir(self) -> str:
+        return self.labels.get(LABEL_WORKING_DIR, "")
+
+    @property
+    def config_files(self) -> tuple[str, ...]:
+        """Absolute `-f` paths (Compose v1 records them relative to the working dir)."""
+        raw = self.labels.get(LABEL_CONFIG_FILES, "")
+        paths = [item for item in raw.split(",") if item]
+        return tuple(str(Path(self.working_dir, item)) if not os.path.isabs(item) else item for item in paths)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    repo_tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+
+
+# --- Compose CLI ---------------------------------------------------------------------------
+
+
+@functools.cache
+def compose_command() -> ComposeCommand:
+    """Detect Compose once per process: `docker compose` (v2) first, then standalone `docker-compose`."""
+    configured = settings.COMPOSE_COMMAND
+    candidates = [("docker", "compose"), ("docker-compose",)]
+    if configured != "auto":
+        candidates = [tuple(configured.split())]
+    for argv in candidates:
+        if not shutil.which(argv[0]):
+            continue
+        try:
+            probe = subprocess.run(
+                [*argv, "version", "--short"], capture_output=True, text=True, timeout=30, env=_base_env(), check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0 and probe.stdout.strip():
+            return ComposeCommand(argv=argv, version=probe.stdout.strip())
+    raise DockerError("Docker Compose not found: install the `docker compose` plugin or `docker-compose`")
+
+
+def interpolation_environ() -> dict[str, str]:
+    """The variables Compose sees besides `.env` (the compose-file editor needs the same view)."""
+    return _base_env()
+
+
+def _base_env() -> dict[str, str]:
+    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+    if settings.DOCKER_HOST:
+        env["DOCKER_HOST"] = settings.DOCKER_HOST
+    return env
+
+
+@contextmanager
+def private_docker_config(auths: dict | None) -> Iterator[str]:
+    """A temporary DOCKER_CONFIG directory (mode 0700, file 0600) holding only `auths`; removed afterwards."""
+    directory = tempfile.mkdtemp(prefix="updater-docker-config-")
+    try:
+        path = Path(directory, "config.json")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump({"auths": auths or {}}, handle)
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """Replace each exact secret value (and its base64 auth form) with `***`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def auth_secrets(auths: dict | None) -> list[str]:
+    """The strings in a config.json `auths` map that must never appear in stored output."""
+    values: list[str] = []
+    for entry in (auths or {}).values():
+        encoded = entry.get("auth", "")
+        values.append(encoded)
+        with suppress(ValueError):
+            values.append(base64.b64decode(encoded).decode().partition(":")[2])
+    return values
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    timeout: float,
+    on_tick: Callable[[], None] | None = None,
+    secrets: Sequence[str] = (),
+    tick_every: float = 5.0,
+) -> CommandResult:
+    """Run `argv` (no shell), calling `on_tick` every few seconds (heartbeat); kill it on timeout."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as sink:
+        process = subprocess.Popen(  # argument list, never shell=True
+            list(argv), stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        next_tick = started + tick_every
+        try:
+            while process.poll() is None:
+                now = time.monotonic()
+                if now - started > timeout:
+                    _kill_group(process)
+                    raise ComposeError(
+                        f"{' '.join(argv[:3])} … timed out after {timeout:.0f}s", _read_tail(sink, secrets)
+                    )
+                if on_tick and now >= next_tick:
+                    on_tick()
+                    next_tick = now + tick_every
+                time.sleep(0.1)
+        except BaseException:
+            _kill_group(process)
+            raise
+        output = _read_tail(sink, secrets)
+    return CommandResult(tuple(argv), process.returncode, output, time.monotonic() - started)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _read_tail(sink, secrets: Sequence[str]) -> str:
+    sink.seek(0, os.SEEK_END)
+    size = sink.tell()
+    sink.seek(max(0, size - OUTPUT_LIMIT))
+    text = sink.read().decode("utf-8", errors="replace")
+    return redact(text, secrets)
+
+
+def compose_run(
+    target: ComposeTarget,
+    args: Sequence[str],
+    *,
+    timeout: float,
+    auths: dict | None = None,
+    on_tick: Callable[[], None] | None = None,
+) -> CommandResult:
+    """Run one compose subcommand for `target`; raise `ComposeError` (with output) on a non-zero exit."""
+    command = compose_command()
+    argv = [*command.argv, *target.base_args(), *args]
+    secrets = auth_secrets(auths)
+    with private_docker_config(auths) as config_dir:
+        env = {**_base_env(), "DOCKER_CONFIG": config_dir}
+        result = run_command(argv, env=env, timeout=timeout, on_tick=on_tick, secrets=secrets)
+    if result.returncode != 0:
+        raise ComposeError(f"`{' '.join(args[:1])}` failed with exit code {result.returncode}", result.describe())
+    return result
+
+
+def compose_config_check(target: ComposeTarget) -> CommandResult:
+    return compose_run(target, ["config", "-q"], timeout=settings.COMPOSE_TIMEOUT)
+
+
+def compose_pull(
+    target: ComposeTarget, service: str, *, auths: dict | None, on_tick: Callable[[], None] | None = None
+) -> CommandResult:
+    return compose_run(target, ["pull", service], timeout=settings.PULL_TIMEOUT, auths=auths, on_tick=on_tick)
+
+
+def compose_up(
+    target: ComposeTarget, service: str, *, force_recreate: bool, on_tick: Callable[[], None] | None = None
+) -> CommandResult:
+    args = ["up", "-d", "--no-deps", "--no-build"]
+    if force_recreate:
+        args.append("--force-recreate")
+    args.append(service)
+    return compose_run(target, args, timeout=settings.COMPOSE_TIMEOUT, on_tick=on_tick)
+
+
+# --- Engine API ------------------------------------------------------------------------------
+
+
+@functools.cache
+def engine() -> docker.DockerClient:
+    try:
+        if settings.DOCKER_HOST:
+            return docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=30)
+        return docker.from_env(version="auto", timeout=30)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot reach the Docker engine: {exc}") from None
+
+
+def _container_info(attrs: dict) -> ContainerInfo:
+    state = attrs.get("State", {})
+    config = attrs.get("Config", {})
+    return ContainerInfo(
+        id=attrs["Id"],
+        name=attrs.get("Name", "").lstrip("/"),
+        image_id=attrs.get("Image", ""),
+        image_ref=config.get("Image", ""),
+        status=state.get("Status", ""),
+        health=(state.get("Health") or {}).get("Status", ""),
+        restart_count=int(attrs.get("RestartCount", 0)),
+        exit_code=int(state.get("ExitCode", 0)),
+        started_at=state.get("StartedAt", ""),
+        labels=dict(config.get("Labels") or {}),
+    )
+
+
+def list_compose_containers(project: str | None = None, service: str | None = None) -> list[ContainerInfo]:
+    """Compose-managed containers (all states, one-off `run` containers excluded)."""
+    filters = [LABEL_PROJECT if project is None else f"{LABEL_PROJECT}={project}"]
+    if service is not None:
+        filters.append(f"{LABEL_SERVICE}={service}")
+    try:
+        summaries = engine().api.containers(all=True, filters={"label": filters})
+        infos = []
+        for summary in summaries:
+            try:
+                infos.append(_container_info(engine().api.inspect_container(summary["Id"])))
+            except docker.errors.NotFound:
+                continue  # removed between list and inspect (e.g. mid-recreate)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot list containers: {exc}") from None
+    return [info for info in infos if not info.is_oneoff]
+
+
+def image_info(reference: str) -> ImageInfo | None:
+    """Inspect a local image by reference or ID; None when it is not on this host."""
+    try:
+        attrs = engine().api.inspect_image(reference)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot inspect image {reference}: {exc}") from None
+    return ImageInfo(
+        id=attrs["Id"], repo_tags=tuple(attrs.get("RepoTags") or ()), repo_digests=tuple(attrs.get("RepoDigests") or ())
+    )
+
+
+def tag_image(image_id: str, repository: str, tag: str) -> None:
+    """Point `repository:tag` at a local image (used to bring an earlier image back without a pull)."""
+    try:
+        engine().api.tag(image_id, repository, tag, force=True)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot tag {image_id[:19]} as {repository}:{tag}: {exc}") from None
+
+
+def service_logs(project: str, service: str, *, tail: int = 40) -> str:
+    """The last lines each of the service's containers printed (for a failed run's log)."""
+    parts = []
+    for container in list_compose_containers(project, service):
+        try:
+            raw = engine().api.logs(container.id, tail=tail, stdout=True, stderr=True)
+        except docker.errors.DockerException:
+            continue
+        text = raw.decode("utf-8", errors="replace").strip()
+        parts.append(f"--- {container.name} (last {tail} lines) ---\n{text or '(no output)'}")
+    return "\n".join(parts)

@@ -1,0 +1,90 @@
+"""Undo a failed or abandoned deploy: put the compose file back and bring the previous image back up."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from deployments import compose_file, docker
+from deployments.backups import open_edit
+from deployments.engine.state import RunContext, finish
+from deployments.engine.targets import compose_target
+from deployments.engine.verify import wait_until_verified
+from deployments.models import DeploymentRun
+from registries.reference import InvalidReference, parse_reference
+from registries.secrets import CredentialError
+
+State = DeploymentRun.State
+RESTORE_ERRORS = (docker.DockerError, compose_file.ComposeFileError, InvalidReference, CredentialError)
+
+
+def restore_and_fail(ctx: RunContext, error: str, details: str = "") -> None:
+    """Record the failure, restore the previous version, and end the run as failed.
+
+    If restoring itself fails, automatic deploys of the service pause until an operator clears it
+    (never loop on a broken service).
+    """
+    ctx.note(f"failed while {ctx.run.get_state_display().lower()}: {error}")
+    if details:
+        ctx.note(details)
+    if ctx.run.state != State.RESTORING:
+        ctx.advance(State.RESTORING, error=error, failed_state=ctx.run.state)
+    problems = restore_previous(ctx)
+    service_fields = {}
+    if problems:
+        summary = "; ".join(problems)
+        ctx.note(f"restore incomplete: {summary}")
+        service_fields["automation_paused"] = (
+            f"run {ctx.run.pk}: restore after a failed deploy needs attention: {summary}"
+        )
+    else:
+        ctx.note("previous version restored")
+    finish(ctx, State.FAILED, error=error, restored=not problems, service_fields=service_fields)
+
+
+def restore_previous(ctx: RunContext) -> list[str]:
+    """Revert the file edit, then recreate the service on its previous image if it was replaced."""
+    problems: list[str] = []
+    run = ctx.run
+    if run.file_backup:
+        try:
+            compose_file.revert_edit(open_edit(run.file_backup))
+            ctx.note("compose file restored")
+        except (compose_file.ComposeFileError, CredentialError) as exc:
+            problems.append(f"compose file not restored: {exc}")
+    if not run.from_image_id:
+        return problems
+    target = compose_target(run.service)
+    try:
+        containers = docker.list_compose_containers(target.project, run.service.name)
+        if {c.id for c in containers} == set(run.from_container_ids):
+            ctx.note("containers were not replaced; nothing to bring back")
+            return problems
+        problems.extend(_bring_back(ctx, target))
+    except RESTORE_ERRORS as exc:
+        problems.append(f"previous version not brought back: {exc}")
+    return problems
+
+
+def _bring_back(ctx: RunContext, target: docker.ComposeTarget) -> list[str]:
+    run = ctx.run
+    image = compose_file.service_image(
+        target.config_files, target.working_dir, run.service.name, environ=docker.interpolation_environ()
+    )
+    reference = parse_reference(image)
+    if docker.image_info(run.from_image_id) is not None and reference.tag:
+        # A mutable tag may now name the new image: point it back at the one that ran before.
+        docker.tag_image(run.from_image_id, reference.name, reference.tag)
+    result = docker.compose_up(target, run.service.name, force_recreate=True, on_tick=ctx.heartbeat)
+    ctx.note(result.describe())
+    verdict = wait_until_verified(
+        target.project,
+        run.service.name,
+        expected_image_id=run.from_image_id,
+        timeout=settings.HEALTH_TIMEOUT,
+        stability_window=settings.STABILITY_WINDOW,
+        on_tick=ctx.heartbeat,
+    )
+    if not verdict.ok:
+        return [f"previous version did not come back up: {verdict.reason}"]
+    ctx.note(f"previous version running: {verdict.reason}")
+    return []

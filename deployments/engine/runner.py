@@ -1,0 +1,191 @@
+"""Run one deploy: edit → pull → scan gate → replace → verify → sync; any failure restores."""
+
+from __future__ import annotations
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.utils import timezone
+
+from deployments import compose_file, docker
+from deployments.backups import seal_edit
+from deployments.engine import restore, sync
+from deployments.engine.state import RunContext, StaleRun
+from deployments.engine.targets import compose_target, image_digest_for, reference_for
+from deployments.engine.verify import wait_until_verified
+from deployments.locks import project_lease
+from deployments.models import DeploymentRun
+from registries.client import RegistryError
+from registries.secrets import CredentialError
+from registries.services import registry_docker_auth
+from scanning.services import image_scan_gate
+
+logger = logging.getLogger(__name__)
+State = DeploymentRun.State
+
+# Errors a step reports as a failed deploy (anything else is a bug, still restored, with a traceback).
+STEP_ERRORS = (docker.DockerError, compose_file.ComposeFileError, RegistryError, CredentialError)
+
+
+class StepFailed(Exception):
+    """A step found the deploy cannot succeed; `details` goes to the run log."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def execute(run_id: int) -> bool:
+    """Entry point for the deploy task and the `deploy` command: run a pending deploy to its end.
+
+    Returns False, doing nothing, while another deploy in the same Compose project holds its lease
+    (the caller retries later). A run that is no longer pending (a redelivered or duplicated
+    message) is handed to recovery, which only acts if its worker is gone.
+    """
+    run = DeploymentRun.objects.select_related("service__project", "requested_by").filter(pk=run_id).first()
+    if run is None:
+        return True
+    if run.state != State.PENDING:
+        from deployments.engine.recovery import recover_run
+
+        recover_run(run_id)
+        return True
+    with project_lease(run.service.project_id) as held:
+        if held is None:
+            logger.info("run %s: project %s is busy with another deploy", run_id, run.service.project)
+            return False
+        ctx = RunContext(run, on_heartbeat=held.renew)
+        try:
+            ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag}")
+            ctx.advance(State.EDITING, started_at=timezone.now())
+        except StaleRun:
+            return True
+        Pipeline(ctx).run_steps()
+    return True
+
+
+class Pipeline:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.run = ctx.run
+        self.service = ctx.run.service
+        self.target = compose_target(self.service)
+        self.reference = reference_for(self.service, self.run.to_tag)
+
+    def run_steps(self) -> None:
+        try:
+            self.snapshot()
+            self.edit()
+            self.pull()
+            self.scan_gate()
+            self.replace()
+            self.verify()
+            sync.record_success(self.ctx)
+        except StaleRun as exc:
+            logger.warning("run %s: stopping, %s", self.run.pk, exc)
+        except StepFailed as exc:
+            self.fail(str(exc), exc.details)
+        except STEP_ERRORS as exc:
+            self.fail(str(exc), getattr(exc, "output", ""))
+        except SoftTimeLimitExceeded:
+            self.fail("the deploy ran out of time (task soft time limit)")
+        except Exception as exc:
+            logger.exception("run %s: unexpected error", self.run.pk)
+            self.fail(f"unexpected error: {exc.__class__.__name__}: {exc}")
+
+    def fail(self, error: str, details: str = "") -> None:
+        try:
+            restore.restore_and_fail(self.ctx, error, details)
+        except StaleRun as exc:
+            logger.warning("run %s: stopping during restore, %s", self.run.pk, exc)
+
+    def snapshot(self) -> None:
+        """Record what runs now, so a failure can bring exactly that back."""
+        containers = docker.list_compose_containers(self.target.project, self.service.name)
+        running = [c for c in containers if c.status == "running"]
+        from_image_id = running[0].image_id if running else self.service.current_image_id
+        self.ctx.save(
+            from_image_id=from_image_id,
+            from_container_ids=[c.id for c in containers],
+            from_tag=self.service.current_tag,
+            from_digest=self.service.current_digest,
+        )
+
+    def edit(self) -> None:
+        edit = compose_file.plan_tag_change(
+            self.target.config_files,
+            self.target.working_dir,
+            self.service.name,
+            self.run.to_tag,
+            environ=docker.interpolation_environ(),
+        )
+        # Persist the backup before the write: a worker killed after it can still be undone.
+        self.ctx.save(file_backup=seal_edit(edit))
+        compose_file.apply_edit(edit)
+        if edit.changes:
+            files = ", ".join(change.path for change in edit.changes)
+            self.ctx.note(f"image {edit.old_image} → {edit.new_image} in {files}")
+        else:
+            self.ctx.note(f"compose file already names {edit.new_image}")
+        docker.compose_config_check(self.target)
+
+    def pull(self) -> None:
+        self.ctx.advance(State.PULLING)
+        repository, tag = str(self.reference.name), self.run.to_tag
+        local = docker.image_info(self.run.to_image_id) if self.run.to_image_id else None
+        if local is not None:
+            # Rollbacks use the exact image recorded in the revision, still on this host.
+            docker.tag_image(local.id, repository, tag)
+            self.ctx.note(f"using local image {local.id[:19]} for {tag}")
+        else:
+            auths = registry_docker_auth(self.reference.registry)
+            result = docker.compose_pull(self.target, self.service.name, auths=auths, on_tick=self.ctx.heartbeat)
+            self.ctx.note(result.describe())
+        image = docker.image_info(f"{repository}:{tag}")
+        if image is None:
+            raise StepFailed(f"image {repository}:{tag} is not on the host after the pull")
+        digest = image_digest_for(image, self.reference)
+        expected = self.run.to_digest
+        if self.run.trigger == DeploymentRun.Trigger.ROLLBACK and expected and digest and digest != expected:
+            raise StepFailed(f"{tag} now points to {digest}, not the revision's {expected}, and that image is gone")
+        if expected and digest and digest != expected:
+            self.ctx.note(
+                f"registry now serves {digest} for {tag} (the check saw {expected}); deploying the pulled image"
+            )
+        self.ctx.save(to_image_id=image.id, to_digest=digest or expected)
+
+    def scan_gate(self) -> None:
+        verdict = image_scan_gate(
+            image_reference=f"{self.reference.name}:{self.run.to_tag}", image_id=self.run.to_image_id
+        )
+        self.ctx.note(f"scan gate: {verdict.summary}")
+        if not verdict.allowed:
+            raise StepFailed(f"blocked by vulnerability scan: {verdict.summary}")
+
+    def replace(self) -> None:
+        self.ctx.advance(State.REPLACING)
+        force = self.run.trigger == DeploymentRun.Trigger.ROLLBACK
+        result = docker.compose_up(self.target, self.service.name, force_recreate=force, on_tick=self.ctx.heartbeat)
+        self.ctx.note(result.describe())
+
+    def verify(self) -> None:
+        self.ctx.advance(State.VERIFYING)
+        must_replace = (
+            self.run.to_image_id != self.run.from_image_id or self.run.trigger == DeploymentRun.Trigger.ROLLBACK
+        )
+        verdict = wait_until_verified(
+            self.target.project,
+            self.service.name,
+            expected_image_id=self.run.to_image_id,
+            replaced_ids=self.run.from_container_ids if must_replace else (),
+            timeout=settings.HEALTH_TIMEOUT,
+            stability_window=settings.STABILITY_WINDOW,
+            on_tick=self.ctx.heartbeat,
+        )
+        if not verdict.ok:
+            raise StepFailed(f"verification failed: {verdict.reason}", self._container_logs())
+        self.ctx.note(f"verified: {verdict.reason}")
+
+    def _container_logs(self) -> str:
+        return docker.service_logs(self.target.project, self.service.name, tail=40)

@@ -1,0 +1,49 @@
+"""Thin Celery tasks: take IDs, call one service, return quietly when there is nothing to do."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from deployments import checks, engine
+from deployments.dispatch import enqueue_deploy
+from deployments.locks import lease
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="deployments.tasks.check_all", ignore_result=True)
+def check_all() -> None:
+    """Beat's periodic check; a cycle still running (slow registry) makes the next one skip."""
+    with lease("check-cycle", seconds=600) as held:
+        if held is None:
+            logger.info("a check cycle is already running; skipping")
+            return
+        cycle, _ = checks.run_cycle()
+        logger.info(
+            "check cycle %s: %s services, %s registry requests, %s deploys queued",
+            cycle.pk,
+            cycle.services_checked,
+            cycle.registry_requests,
+            cycle.deploys_queued,
+        )
+
+
+@shared_task(name="deployments.tasks.deploy", ignore_result=True, bind=True, max_retries=360)
+def deploy(self: Task, run_id: int) -> None:
+    """Run one deploy; while another deploy of the same Compose project runs, try again in 5 s."""
+    if not engine.execute(run_id):
+        raise self.retry(countdown=5)
+
+
+@shared_task(name="deployments.tasks.reconcile", ignore_result=True)
+def reconcile() -> None:
+    """Re-queue pending runs whose message was lost and undo runs whose worker died."""
+    result = engine.reconcile()
+    for run_id in result.requeue:
+        enqueue_deploy(run_id)
+    if result.requeue or result.recovered or result.released:
+        logger.warning(
+            "reconcile: requeued %s, recovered %s, released %s", result.requeue, result.recovered, result.released
+        )

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: lint, Django checks, unit, integration and e2e tests against
+# real Docker, a real registry, Redis and PostgreSQL started here (and stopped on exit).
+# Extra arguments go to pytest, e.g. scripts/test.sh -m "not e2e" -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(docker-registry busybox-static redis-server postgresql)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+scripts/bootstrap.sh dev
+
+work=$(mktemp -d /tmp/updater-test.XXXXXX)
+chmod 755 "$work"
+cleanup() {
+  [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+  if [ -d "$work/pg" ]; then
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { .venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Redis: a private server on a free port.
+redis_port=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --daemonize yes \
+  --pidfile "$work/redis.pid" --logfile "$work/redis.log" --dir "$work"
+export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+
+# PostgreSQL: a private cluster run as the postgres user (it refuses to run as root).
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_port=$(free_port)
+mkdir -p "$work/pg" && chown postgres:postgres "$work/pg"
+if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(); fi
+"${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
+"${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w \
+  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >/dev/null
+export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/updater"
+
+export UPDATER_SECRET_KEY="test-secret-key-not-for-production-0123456789abcdef"
+export UPDATER_ENCRYPTION_KEYS="dGVzdC1lbmNyeXB0aW9uLWtleS0wMTIzNDU2Nzg5YWI="
+export UPDATER_ENV_FILE=/dev/null
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python manage.py check
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,176 @@
+"""Real Docker for tests: images built FROM scratch with Debian's static busybox, Compose projects.
+
+Everything created carries the label `dockerimageupdater.test=<session id>` (images, containers) or a
+unique `diut…` project name (networks), and is removed at the end of the test that made it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import pytest
+
+TEST_LABEL = "dockerimageupdater.test"
+SESSION_ID = uuid.uuid4().hex[:8]
+BUSYBOX = Path("/bin/busybox")
+
+# PID 1 ignores SIGTERM without a handler: trap it so `docker stop` takes milliseconds, not 10 s.
+LONG_RUNNING = 'trap "exit 0" TERM INT; echo "version $(cat /version) up"; while :; do sleep 1; done'
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """What a test image does: run forever (good), exit at once (broken), or run with a healthcheck."""
+
+    version: str
+    behaviour: str = "good"  # good | broken | healthy | unhealthy
+
+    def dockerfile(self) -> str:
+        command = {
+            "good": LONG_RUNNING,
+            "healthy": LONG_RUNNING,
+            "unhealthy": LONG_RUNNING,
+            "broken": 'echo "version $(cat /version) is broken" >&2; exit 3',
+        }[self.behaviour]
+        lines = [
+            "FROM scratch",
+            # A label on the first layer marks the intermediate images too, so cleanup finds them all.
+            f"LABEL {TEST_LABEL}={SESSION_ID}",
+            "COPY busybox /bin/busybox",
+            'RUN ["/bin/busybox", "--install", "-s", "/bin"]',
+            "COPY version /version",
+            f'CMD ["/bin/sh", "-c", {json.dumps(command)}]',
+        ]
+        if self.behaviour == "healthy":
+            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/true"]')
+        if self.behaviour == "unhealthy":
+            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/false"]')
+        return "\n".join(lines) + "\n"
+
+
+def docker_client() -> docker.DockerClient:
+    return docker.from_env(version="auto", timeout=120)
+
+
+def build_image(reference: str, spec: ImageSpec) -> str:
+    """Build `reference` from scratch and return its image ID."""
+    with tempfile.TemporaryDirectory(prefix="updater-image-") as context:
+        shutil.copy2(BUSYBOX, Path(context, "busybox"))
+        Path(context, "version").write_text(f"{spec.version}\n")
+        Path(context, "Dockerfile").write_text(spec.dockerfile())
+        image, _ = docker_client().images.build(path=context, tag=reference, rm=True, forcerm=True)
+    return image.id
+
+
+def push_image(reference: str, *, username: str | None = None, password: str | None = None) -> None:
+    repository, _, tag = reference.rpartition(":")
+    auth = {"username": username, "password": password} if username else None
+    for line in docker_client().images.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+        if "error" in line:
+            raise RuntimeError(f"push of {reference} failed: {line['error']}")
+
+
+def build_and_push(
+    reference: str,
+    spec: ImageSpec,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    keep_local: bool = True,
+) -> str:
+    """Build and push; with keep_local=False the local tag is removed so a deploy must really pull."""
+    image_id = build_image(reference, spec)
+    push_image(reference, username=username, password=password)
+    if not keep_local:
+        docker_client().images.remove(reference, noprune=True)
+    return image_id
+
+
+def remove_test_images() -> None:
+    """Remove every image (and intermediate build image) this session labelled; children go first."""
+    client = docker_client()
+    for _ in range(10):  # a parent can only go once its children are gone
+        images = client.images.list(all=True, filters={"label": f"{TEST_LABEL}={SESSION_ID}"})
+        if not images:
+            return
+        for image in images:
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(image.id, force=True)
+
+
+@dataclass
+class ComposeProjectDir:
+    """A Compose project on disk, started and stopped with the standalone or plugin CLI."""
+
+    name: str
+    directory: Path
+    started: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def compose_file(self) -> Path:
+        return self.directory / "compose.yaml"
+
+    def write(self, text: str) -> None:
+        self.compose_file.write_text(textwrap.dedent(text).lstrip())
+
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [*compose_cli(), "-p", self.name, "-f", str(self.compose_file), *args]
+        env = {**os.environ, **self.env}
+        result = subprocess.run(command, cwd=self.directory, env=env, capture_output=True, text=True, timeout=180)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def up(self) -> None:
+        self.started = True
+        self.compose("up", "-d")
+
+    def containers(self, service: str) -> list:
+        return docker_client().containers.list(
+            all=True,
+            filters={"label": [f"com.docker.compose.project={self.name}", f"com.docker.compose.service={service}"]},
+        )
+
+    def down(self) -> None:
+        self.compose("down", "--remove-orphans", "-t", "1", check=False)
+        client = docker_client()
+        for container in client.containers.list(all=True, filters={"label": f"com.docker.compose.project={self.name}"}):
+            container.remove(force=True)
+        for network in client.networks.list(filters={"label": f"com.docker.compose.project={self.name}"}):
+            network.remove()
+
+
+def compose_cli() -> list[str]:
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return ["docker-compose"]
+
+
+@pytest.fixture
+def compose_project(tmp_path: Path) -> Iterator[ComposeProjectDir]:
+    """An empty project directory with a unique project name; brought down at teardown."""
+    project = ComposeProjectDir(name=f"diut{uuid.uuid4().hex[:10]}", directory=tmp_path / "project")
+    project.directory.mkdir()
+    try:
+        yield project
+    finally:
+        project.down()
+
+
+@pytest.fixture(scope="session")
+def test_images() -> Iterator[None]:
+    """Removes every image this session built, at the end of the session."""
+    yield
+    remove_test_images()
