@@ -77,11 +77,7 @@ def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple
     """Run one check over every running service (or one, by `PROJECT/SERVICE`)."""
     cycle = CheckCycle.objects.create()
     discovery = discover_services()
-    services = _services_to_check(service_key)
-    clients: dict[str, RegistryClient] = {}
-    outcomes: list[ServiceOutcome] = []
-    for repository, group in _by_repository(services).items():
-        outcomes.extend(_check_repository(repository, group, clients))
+    outcomes, request_count = check_services(_services_to_check(service_key))
     for outcome in outcomes:
         _save_outcome(outcome)
         if not dry_run:
@@ -90,13 +86,22 @@ def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple
             outcome.action = f"would deploy {outcome.available_tag}" if _deploy_blocker(outcome) is None else ""
     cycle.services_checked = len(outcomes)
     cycle.repositories_checked = len({o.service.repository for o in outcomes})
-    cycle.registry_requests = sum(client.request_count for client in clients.values())
+    cycle.registry_requests = request_count
     cycle.updates_found = sum(1 for o in outcomes if o.has_update)
     cycle.errors = discovery.errors + [f"{o.service}: {o.error}" for o in outcomes if o.error]
     cycle.state = CheckCycle.State.SUCCEEDED
     cycle.finished_at = timezone.now()
     cycle.save()
     return cycle, outcomes
+
+
+def check_services(services: list[Service]) -> tuple[list[ServiceOutcome], int]:
+    """Ask the registries about `services`, each question once; return outcomes and the request count."""
+    clients: dict[str, RegistryClient] = {}
+    outcomes: list[ServiceOutcome] = []
+    for repository, group in _by_repository(services).items():
+        outcomes.extend(_check_repository(repository, group, clients))
+    return outcomes, sum(client.request_count for client in clients.values())
 
 
 def _services_to_check(service_key: str | None) -> list[Service]:

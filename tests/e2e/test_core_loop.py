@@ -7,6 +7,8 @@ service still on 1.0.0.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -155,3 +157,40 @@ def _cycles() -> int:
     from deployments.models import CheckCycle
 
     return CheckCycle.objects.filter(state=CheckCycle.State.SUCCEEDED).count()
+
+
+def test_worker_killed_mid_deploy_is_undone_by_the_next_worker(registry, compose_project, test_images, tmp_path):
+    host = registry.host
+    image_v1 = build_and_push(f"{host}/e2e/slow:1.0.0", ImageSpec("1.0.0"))
+    compose_project.write(COMPOSE_TEMPLATE.format(host=host, tag="1.0.0").replace("e2e/app", "e2e/slow"))
+    compose_project.up()
+    data_dir = tmp_path / "product"
+    settings = {"CHECK_INTERVAL": str(CHECK_INTERVAL), "UPDATER_HEALTH_TIMEOUT": "120"}
+    with celery_processes(data_dir, **settings) as processes:
+        service = wait_for(lambda: service_row(compose_project.name), timeout=30, message="discovery")
+        # 1.1.0's healthcheck stays "starting" for a minute: the deploy sits in verifying.
+        build_and_push(f"{host}/e2e/slow:1.1.0", ImageSpec("1.1.0", "slow"), keep_local=False)
+        run = wait_for(
+            lambda: service.runs.filter(state=DeploymentRun.State.VERIFYING).first(),
+            timeout=CHECK_INTERVAL + 45,
+            message="the deploy to reach verifying",
+        )
+        os.killpg(processes["worker"].pid, signal.SIGKILL)  # worker and its pool children, mid-deploy
+        processes["worker"].wait()
+    killed_at = time.monotonic()
+
+    with celery_processes(tmp_path / "restarted", beat=True, UPDATER_DEPLOY_STALE_AFTER="10", **settings):
+        failed = wait_for(
+            lambda: DeploymentRun.objects.filter(pk=run.pk, state=DeploymentRun.State.FAILED).first(),
+            timeout=90,
+            message="the reconciler to undo the abandoned deploy",
+        )
+        print(f"\nMEASURED killed worker → deploy undone: {time.monotonic() - killed_at:.1f}s")
+    assert "worker lost while verifying" in failed.error
+    assert failed.restored
+    assert running_image_id(compose_project) == image_v1
+    assert compose_project.compose_file.read_text() == COMPOSE_TEMPLATE.format(host=host, tag="1.0.0").replace(
+        "e2e/app", "e2e/slow"
+    )
+    service.refresh_from_db()
+    assert (service.current_tag, service.active_run_id) == ("1.0.0", None)

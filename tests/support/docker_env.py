@@ -34,13 +34,14 @@ class ImageSpec:
     """What a test image does: run forever (good), exit at once (broken), or run with a healthcheck."""
 
     version: str
-    behaviour: str = "good"  # good | broken | healthy | unhealthy
+    behaviour: str = "good"  # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute)
 
     def dockerfile(self) -> str:
         command = {
             "good": LONG_RUNNING,
             "healthy": LONG_RUNNING,
             "unhealthy": LONG_RUNNING,
+            "slow": LONG_RUNNING,
             "broken": 'echo "version $(cat /version) is broken" >&2; exit 3',
         }[self.behaviour]
         lines = [
@@ -54,6 +55,8 @@ class ImageSpec:
         ]
         if self.behaviour == "healthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/true"]')
+        if self.behaviour == "slow":
+            lines.append('HEALTHCHECK --interval=60s --start-period=60s CMD ["/bin/true"]')
         if self.behaviour == "unhealthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/false"]')
         return "\n".join(lines) + "\n"

@@ -32,17 +32,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         children: list[subprocess.Popen] = []
+        redis_process: subprocess.Popen | None = None
         child_env = dict(os.environ)
         try:
             if not env.str("REDIS_URL", ""):
                 redis_process, child_env["REDIS_URL"] = self.start_private_redis()
-                children.append(redis_process)
             self.prepare(child_env)
-            children += self.start_processes(child_env, options)
+            children = self.start_processes(child_env, options)
             self.stdout.write(f"Docker Image Updater is running on http://{options['bind']}:{options['port']}/")
-            self.supervise(children)
+            self.supervise([*children, *([redis_process] if redis_process else [])])
         finally:
+            # Web, worker and beat first (the worker finishes its current step), Redis last.
             self.stop(children)
+            if redis_process:
+                self.stop([redis_process])
 
     def start_private_redis(self) -> tuple[subprocess.Popen, str]:
         binary = shutil.which("redis-server")
@@ -137,12 +140,11 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def stop(self, children: list[subprocess.Popen]) -> None:
-        # Web, worker and beat first (a warm worker shutdown finishes its current step), Redis last.
-        for child in reversed(children):
+        for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 30
-        for child in reversed(children):
+        for child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
