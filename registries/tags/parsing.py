@@ -1,0 +1,265 @@
+"""Reading the pieces of a version-like tag: the numeric core and what follows it.
+
+A tag is read as `[prefix-]core[-tail…]`, split on `-`:
+
+* the core is a version (`v1.25.3`, `2024.1.0b1`), a date (`20240115`, `2024-01-15`) or a date-time
+  (`20240115-103000`, `20240115103000`);
+* each tail piece is a prerelease (`rc.1`, `SNAPSHOT`), a revision that should grow (`-1` right after the
+  core, `-ls132` or `-r20` at the end), a commit hash (build metadata, ignored for order), or part of the
+  variant (`alpine`, `slim-bookworm`, `debian-11`, `alpine3.19`), which must match exactly.
+
+The result is a `Reading`: a shape (the compatibility key, e.g. `X.Y.Z-alpine`) and an order key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from registries.tags.versions import FINAL, PreKey, prerelease_key, read_pep440_tail
+from registries.tags.vocabulary import PRERELEASE_SEGMENT_RE
+
+_CORE_RE = re.compile(r"^(?P<v>[vV]?)(?P<release>\d+(?:\.\d+)*)(?P<glued>[A-Za-z_.][A-Za-z0-9_.]*)?$")
+_COMPACT_DATE_RE = re.compile(r"^(?P<date>\d{8})(?:(?P<sep>[T_.]?)(?P<time>\d{6}|\d{4}))?(?P<z>Z?)$")
+_GLUED_BUILD_RE = re.compile(r"^_(\d+)$")
+_TIME_RE = re.compile(r"^(?:\d{4}|\d{6})$")
+_REVISION_RE = re.compile(r"^(?P<kind>ls|r)(?P<num>\d+)$")
+_HEX_SHA_RE = re.compile(r"^[0-9a-f]{7,64}$")
+_GIT_DESCRIBE_SHA_RE = re.compile(r"^g[0-9a-f]{7,40}$")  # `git describe`: v1.2.3-4-gabc1234
+_DIGITS_RE = re.compile(r"\d+")
+_TOKEN_SPLIT_RE = re.compile(r"[._]")
+
+_PLACEHOLDERS = {1: "N", 2: "X.Y", 3: "X.Y.Z", 4: "W.X.Y.Z"}
+_CALVER_PLACEHOLDERS = {2: "YYYY.M", 3: "YYYY.M.P"}
+YEAR_RANGE = range(2000, 2100)
+_YEARS = frozenset(str(year) for year in YEAR_RANGE)
+
+
+@dataclass(slots=True)
+class Reading:
+    """A tag read as core + tail; `generic` is set when some piece cannot be read."""
+
+    kind: str  # "version", "date" or "datetime"
+    v: str = ""
+    release: tuple[int, ...] = ()
+    core_shape: str = ""
+    pre_key: PreKey = FINAL
+    pre_label: str | None = None
+    numbers: list[int] = field(default_factory=list)  # revisions and numeric data, in tail order
+    tail_shape: list[str] = field(default_factory=list)
+    has_variant: bool = False
+    has_sha: bool = False
+    generic: bool = False
+
+    @property
+    def shape(self) -> str:
+        return "-".join([self.core_shape, *self.tail_shape])
+
+    @property
+    def key(self) -> tuple:
+        return (self.release, self.pre_key, tuple(self.numbers))
+
+
+def looks_like_sha(segment: str) -> bool:
+    """A hex commit hash: 7 to 64 lower-case hex characters, not all digits (Renovate's rule).
+
+    All-letter hashes (`fffffab`, 1 in 1,000 short hashes) count too: English words made only of a-f
+    with 7 or more letters (`defaced`) do not occur as tags.
+    """
+    return _HEX_SHA_RE.match(segment) is not None and not segment.isdigit()
+
+
+def sha_shape(length: int) -> str:
+    # The length is part of the shape: one repository sticks to one hash length, and a 40-character
+    # hash next to 7-character ones is another convention (another CI job), not a newer build.
+    return f"SHA{length}"
+
+
+def valid_date(text: str) -> bool:
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    return year in YEAR_RANGE and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _valid_time(text: str) -> bool:
+    hour, minute = int(text[:2]), int(text[2:4])
+    second = int(text[4:6]) if len(text) == 6 else 0
+    return hour < 24 and minute < 60 and second < 60
+
+
+def _time_shape(text: str) -> str:
+    return "HHMMSS" if len(text) == 6 else "HHMM"
+
+
+def _date_numbers(date: str, time: str = "") -> tuple[int, ...]:
+    parts = [date[:4], date[4:6], date[6:8]]
+    if time:
+        parts += [time[:2], time[2:4], time[4:6] or "0"]
+    return tuple(int(part) for part in parts)
+
+
+def read_core(segments: list[str], start: int) -> tuple[Reading, int] | None:
+    """Read the core at `segments[start]`; return it with the number of segments it used."""
+    first = segments[start]
+    if len(first) == 4 and first.isdigit():
+        dashed = _read_dashed_date(segments, start)
+        if dashed is not None:
+            return dashed
+    elif len(first) >= 8 and first[:8].isdigit():
+        compact = _COMPACT_DATE_RE.match(first)
+        if compact and valid_date(compact["date"]) and (not compact["time"] or _valid_time(compact["time"])):
+            return _read_compact_date(segments, start, compact)
+    match = _CORE_RE.match(first)
+    if match is None:
+        return None
+    release_text = match["release"]
+    reading = Reading(kind="version", v=match["v"], release=tuple(map(int, release_text.split("."))))
+    reading.core_shape = match["v"] + release_shape(release_text)
+    glued = match["glued"]
+    if glued:
+        _read_glued(reading, release_text, glued)
+    return reading, 1
+
+
+def release_shape(release_text: str) -> str:
+    """`X.Y.Z` for `1.25.3`, `N` for `16`, `YYYY.M.P` for `2024.1.0` (a year first means calendar)."""
+    count = release_text.count(".") + 1
+    if count > 1 and release_text[:4] in _YEARS and release_text[4:5] == ".":
+        return _CALVER_PLACEHOLDERS.get(count) or "YYYY" + ".N" * (count - 1)
+    return _PLACEHOLDERS.get(count) or ".".join("N" * count)
+
+
+def _read_glued(reading: Reading, release_text: str, glued: str) -> None:
+    """A suffix written straight after the numbers: PEP 440 (`b1`, `.dev3`), a build (`_7`), or text (`.Final`)."""
+    build = _GLUED_BUILD_RE.match(glued)
+    if build:
+        # Java's `17.0.10_7` (17.0.10+7, Eclipse Temurin): a build number of that release, which grows.
+        reading.numbers.append(int(build[1]))
+        reading.core_shape += "_N"
+        return
+    tail = read_pep440_tail(release_text, glued)
+    if tail is not None:
+        reading.pre_key = tail.pre_key
+        if tail.pre_key != FINAL:
+            reading.pre_label = tail.label
+        if tail.post is not None:
+            reading.numbers.append(tail.post)
+            reading.core_shape += ".postN"
+        return
+    if any(char.isdigit() for char in glued):
+        reading.generic = True  # e.g. jenkins' `3206.vb_15dcf73f6a_9`: no order we can trust
+        return
+    reading.core_shape += glued  # `1.0.0.Final`, `3.7alpine`: a variant spelled without a dash
+    reading.has_variant = True
+
+
+def _read_dashed_date(segments: list[str], start: int) -> tuple[Reading, int] | None:
+    year, month, day = segments[start : start + 3] + [""] * (3 - len(segments[start : start + 3]))
+    if not (len(year) == 4 and len(month) == 2 and len(day) == 2 and (year + month + day).isdigit()):
+        return None
+    if not valid_date(year + month + day):
+        return None
+    reading = Reading(kind="date", release=_date_numbers(year + month + day), core_shape="YYYY-MM-DD")
+    return reading, 3
+
+
+def _read_compact_date(segments: list[str], start: int, compact: re.Match[str]) -> tuple[Reading, int]:
+    date, time = compact["date"], compact["time"] or ""
+    shape = "YYYYMMDD" + (compact["sep"] + _time_shape(time) if time else "") + compact["z"]
+    used = 1
+    following = segments[start + 1] if start + 1 < len(segments) else ""
+    if not time and _TIME_RE.match(following) and _valid_time(following):
+        time, shape, used = following, f"YYYYMMDD-{_time_shape(following)}", 2
+    kind = "datetime" if time else "date"
+    return Reading(kind=kind, release=_date_numbers(date, time), core_shape=shape), used
+
+
+def read_tail(reading: Reading, tail: list[str]) -> None:
+    """Sort each piece after the core into prerelease, revision, commit hash, data or variant."""
+    previous = "core"
+    last = len(tail) - 1
+    for index, segment in enumerate(tail):
+        if not segment:  # `1.2.3--alpine`, `1.2.3-`: no convention we know
+            reading.generic = True
+            return
+        previous = _read_tail_segment(reading, segment, index, index == last, previous)
+
+
+def is_variant_word(segment: str) -> bool:
+    """True for a tail piece that is plain variant text (`alpine`, `slim`, `alpine3.19`, `dev`)."""
+    return _segment_kind(segment)[0] == "word"
+
+
+@lru_cache(maxsize=8192)
+def _segment_kind(segment: str) -> tuple:
+    """What one tail piece is on its own; cached because `alpine`, `slim`, `bookworm` recur in every tag."""
+    prerelease = PRERELEASE_SEGMENT_RE.match(segment)
+    if prerelease:
+        number = prerelease["num"] or prerelease["short_num"]
+        return ("pre", prerelease_key(prerelease["word"] or prerelease["short"], int(number or 0)), bool(number))
+    if segment.isdigit():
+        return ("number", int(segment))
+    revision = _REVISION_RE.match(segment)
+    if revision:
+        return ("revision", revision["kind"] + "N", int(revision["num"]))
+    if looks_like_sha(segment) or _GIT_DESCRIBE_SHA_RE.match(segment):
+        return ("sha",)
+    if segment[:1].isdigit():
+        return ("data", _DIGITS_RE.sub("N", segment), tuple(map(int, _DIGITS_RE.findall(segment))))
+    return ("word",)
+
+
+def _read_tail_segment(reading: Reading, segment: str, index: int, is_last: bool, previous: str) -> str:
+    kind = _segment_kind(segment)
+    if kind[0] == "pre" and reading.pre_key == FINAL:
+        reading.pre_key = kind[1]
+        reading.pre_label = segment
+        return "pre-numbered" if kind[2] else "pre"
+    if kind[0] == "number":
+        return _read_number_segment(reading, segment, index, previous)
+    if kind[0] == "revision" and is_last:
+        reading.numbers.append(kind[2])
+        reading.tail_shape.append(kind[1])
+        return "revision"
+    if kind[0] == "sha":
+        reading.tail_shape.append("SHA")
+        reading.has_sha = True
+        return "sha"
+    if kind[0] == "data":
+        _read_embedded_prerelease(reading, segment)
+        reading.numbers.extend(kind[2])
+        reading.tail_shape.append(kind[1])
+        return "data"
+    reading.tail_shape.append(segment)
+    reading.has_variant = True
+    return "word"
+
+
+def _read_embedded_prerelease(reading: Reading, segment: str) -> None:
+    # linuxserver repeats the upstream version after the dash (`v2.0.6.3-2.0.6.3_beta_2021-06-17-ls112`):
+    # a prerelease word inside it makes the whole tag a prerelease.
+    if reading.pre_key != FINAL:
+        return
+    for token in _TOKEN_SPLIT_RE.split(segment):
+        prerelease = PRERELEASE_SEGMENT_RE.match(token)
+        if prerelease and prerelease["word"]:
+            reading.pre_key = prerelease_key(prerelease["word"], int(prerelease["num"] or 0))
+            reading.pre_label = token
+            return
+
+
+def _read_number_segment(reading: Reading, segment: str, index: int, previous: str) -> str:
+    if previous == "word":
+        # A number after a word belongs to it: `debian-11`, `windowsservercore-1809` are variants.
+        reading.tail_shape[-1] += "-" + segment
+        return "word"
+    if previous == "pre":
+        # `-beta-2`: the number of the prerelease just read.
+        rank, _, stable, dev = reading.pre_key
+        reading.pre_key = (rank, int(segment), stable, dev)
+        reading.pre_label = f"{reading.pre_label}-{segment}"
+        return "pre-numbered"
+    reading.numbers.append(int(segment))
+    # Right after the core it is the image's own revision (`1.2.3-1`, Debian style), which grows.
+    reading.tail_shape.append("N")
+    return "revision" if index == 0 else "data"

@@ -1,0 +1,304 @@
+"""Classifying a tag: which scheme it follows, its shape, and where it sorts within that shape.
+
+`classify` is called once per tag and cached: a check over many services sharing a repository, and the
+second, push-time pass of `rank`, reuse the work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from registries.reference import TAG_RE
+from registries.tags.parsing import (
+    Reading,
+    is_variant_word,
+    looks_like_sha,
+    read_core,
+    read_tail,
+    release_shape,
+    sha_shape,
+    valid_date,
+)
+from registries.tags.versions import FINAL
+from registries.tags.vocabulary import PER_BRANCH_WORDS, SHA_PREFIXES, VARIANT_WORDS
+
+# The schemes, in the order the documentation lists them.
+SEMVER = "semver"  # 1.2.3
+V_SEMVER = "v-semver"  # v1.2.3
+SEMVER_PRERELEASE = "semver-prerelease"  # 1.2.3-rc.1, v2.0.0-beta
+SEMVER_VARIANT = "semver-variant"  # 1.25.3-alpine, 0.6.12-ls132, version-1.2.3
+PARTIAL = "partial"  # 16, 1.25, 16-alpine
+FOUR_PART = "four-part"  # 1.40.0.7998
+CALVER = "calver"  # 2024.1.0, 2024.01
+DATE = "date"  # 20240115, jammy-20240111, 2024-01-15
+DATETIME = "datetime"  # 20240115-103000, 20240115103000
+BUILD = "build"  # 1234, build-1234
+BRANCH_DATE_SHA = "branch-date-sha"  # main-20240110-abc1234, main-abc1234-1704880000 (Flux)
+GIT_SHA = "git-sha"  # abc1234, sha-abc1234, 40-hex
+FLOATING = "floating"  # latest, stable, alpine, latest-alpine, pr-123
+ARTIFACT = "artifact"  # sha256-<64hex>.sig / .att / .sbom, buildcache
+GENERIC = "generic"  # anything else with a number in it
+INVALID = "invalid"  # not a tag at all
+
+SCHEMES = (
+    SEMVER,
+    V_SEMVER,
+    SEMVER_PRERELEASE,
+    SEMVER_VARIANT,
+    PARTIAL,
+    FOUR_PART,
+    CALVER,
+    DATE,
+    DATETIME,
+    BUILD,
+    BRANCH_DATE_SHA,
+    GIT_SHA,
+    FLOATING,
+    ARTIFACT,
+    GENERIC,
+    INVALID,
+)
+NOT_CANDIDATES = frozenset({FLOATING, ARTIFACT, INVALID})
+
+# Tags that are not runnable images, each with the reason the explanation gives.
+_ARTIFACT_RULES = (
+    (re.compile(r"\.sig$"), "a cosign signature"),
+    (re.compile(r"\.att$"), "a cosign attestation"),
+    (re.compile(r"\.sbom$"), "an SBOM"),
+    (re.compile(r"^sha256-[0-9a-f]{64}(?:\.\w+)?$"), "an artifact attached to an image digest"),
+    (re.compile(r"(?:^|-)(?:build)?cache(?:-|$)", re.IGNORECASE), "a build cache"),
+)
+_PLAIN_VERSION_RE = re.compile(r"([vV]?)(\d+(?:\.\d+)*)\Z")
+_MAX_TAG_LENGTH = 128
+_VERSION_WITH_WORDS_RE = re.compile(r"([vV]?)(\d+(?:\.\d+)*)((?:-[A-Za-z][A-Za-z0-9.]*)+)\Z")
+_HEX_RE = re.compile(r"^[0-9a-f]{7,64}$")
+# ISO 8601-like stamps with a `T`, as MinIO writes them: `RELEASE.2024-01-16T16-07-38Z`.
+_ISO_STAMP_RE = re.compile(
+    r"^(?:(?P<prefix>[A-Za-z][A-Za-z0-9_]*)(?P<sep>[.-]))?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"T(?P<h>\d{2})(?P<s1>[-_.]?)(?P<mi>\d{2})(?:(?P<s2>[-_.]?)(?P<s>\d{2}))?(?P<z>Z?)$"
+)
+_WORD_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
+_WORDS_PREFIX = r"(?:(?P<prefix>[A-Za-z][A-Za-z0-9_.]*(?:-[A-Za-z][A-Za-z0-9_.]*)*)-)?"
+_SHA_TAG_RE = re.compile(rf"^{_WORDS_PREFIX}(?P<sha>[0-9a-f]{{7,64}})$")
+_FLUX_RE = re.compile(rf"^{_WORDS_PREFIX}(?P<sha>[0-9a-f]{{7,40}})-(?P<epoch>\d{{10}})$")  # Flux: branch-sha-unixtime
+_HEX_DIGIT_RUN_RE = re.compile(r"[0-9a-f]*\d[0-9a-f]*")
+_BUILD_WORDS = frozenset({"build", "b", "run", "ci", "job", "pipeline", "rev", "revision"})
+_FLOATING_PREFIX_WORDS = VARIANT_WORDS | PER_BRANCH_WORDS
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """What a tag is: its scheme, its shape (candidates must share it) and its order within the shape."""
+
+    tag: str
+    scheme: str
+    shape: str
+    key: tuple | None = None  # order within the shape; None: no order of its own (push time decides)
+    release: tuple[int, ...] = ()
+    prerelease: str | None = None  # the prerelease as written (`rc.1`, `b1`); None for a release
+    coarse: bool = False  # equal keys may still be different builds (a commit hash in the tag)
+    note: str = ""  # why the tag is floating, an artifact or invalid
+    sha_shape: str | None = None  # an all-digit tag that may be a commit hash: the hash shape it would have
+
+    @property
+    def is_prerelease(self) -> bool:
+        return self.prerelease is not None
+
+    @property
+    def ordered(self) -> bool:
+        return self.key is not None
+
+
+def is_floating(tag: str) -> bool:
+    """True for tags that name a moving target (`latest`, `stable`, `alpine`, `lts-alpine3.19`, `pr-12`)."""
+    return classify(tag).scheme == FLOATING
+
+
+@lru_cache(maxsize=65536)
+def classify(tag: str) -> TagInfo:
+    """Read one tag. Never raises: anything unreadable is `generic` or `invalid`, with a note why."""
+    if not isinstance(tag, str):
+        return TagInfo(tag=str(tag), scheme=INVALID, shape="", note="not text")
+    plain = _PLAIN_VERSION_RE.match(tag)  # the common case first; it only matches valid tags
+    if plain and len(tag) <= _MAX_TAG_LENGTH and (plain[1] or "." in tag or len(tag) not in (8, 12, 14)):
+        return _plain_version(tag, plain[1], plain[2])  # (8, 12 or 14 bare digits may be a date)
+    if not TAG_RE.match(tag):
+        return TagInfo(tag=tag, scheme=INVALID, shape="", note="must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+    if tag.endswith((".sig", ".att", ".sbom")) or tag.startswith("sha256-") or "cache" in tag.lower():
+        artifact = _classify_artifact(tag)
+        if artifact is not None:
+            return artifact
+    worded = _VERSION_WITH_WORDS_RE.match(tag)
+    if worded:
+        variant = _version_with_variant(tag, worded)
+        if variant is not None:
+            return variant
+    if "T" in tag:
+        stamp = _classify_iso_stamp(tag)
+        if stamp is not None:
+            return stamp
+    last = tag.rpartition("-")[2]
+    if len(last) >= 7 and _HEX_RE.match(last):
+        commit = _classify_commit_tags(tag)
+        if commit is not None:
+            return commit
+    return _classify_segments(tag)
+
+
+def _classify_artifact(tag: str) -> TagInfo | None:
+    for pattern, what in _ARTIFACT_RULES:
+        if pattern.search(tag):
+            return TagInfo(tag=tag, scheme=ARTIFACT, shape="", note=what)
+    return None
+
+
+def _plain_version(tag: str, v: str, release_text: str) -> TagInfo:
+    """The common case without a prefix or suffix (`1.25.3`, `v2`, `18.04`), read without the full parser."""
+    release = tuple(map(int, release_text.split(".")))
+    shape = v + release_shape(release_text)
+    scheme = _version_scheme(release, shape, decorated=False, prerelease=False, counter_prefix=False)
+    return TagInfo(tag, scheme, shape, (release, FINAL, ()), release, None, False, "", shape_if_hash_length(tag))
+
+
+def _version_with_variant(tag: str, match: re.Match[str]) -> TagInfo | None:
+    """The next most common case, `1.25.3-alpine`, `3.11.7-slim-bookworm`: a version and variant words.
+
+    Returns None (the full parser decides) when a piece is not plain variant text (`-rc1`, `-ls5`) or
+    the number may be a date.
+    """
+    v, release_text, suffix = match[1], match[2], match[3]
+    if not (v or "." in release_text or len(release_text) not in (8, 12, 14)):
+        return None
+    if not all(is_variant_word(word) for word in suffix[1:].split("-")):
+        return None
+    release = tuple(map(int, release_text.split(".")))
+    core_shape = v + release_shape(release_text)
+    scheme = _version_scheme(release, core_shape, decorated=True, prerelease=False, counter_prefix=False)
+    return TagInfo(tag, scheme, core_shape + suffix, (release, FINAL, ()), release)
+
+
+def _classify_iso_stamp(tag: str) -> TagInfo | None:
+    match = _ISO_STAMP_RE.match(tag)
+    if match is None or not valid_date(match["y"] + match["mo"] + match["d"]):
+        return None
+    stamp = tuple(int(match[name] or 0) for name in ("y", "mo", "d", "h", "mi", "s"))
+    seconds = f"{match['s2']}SS" if match["s"] else ""
+    shape = f"{match['prefix'] or ''}{match['sep'] or ''}YYYY-MM-DDTHH{match['s1']}MM{seconds}{match['z']}"
+    return TagInfo(tag, DATETIME, shape, (stamp, FINAL, ()), stamp)
+
+
+def _classify_commit_tags(tag: str) -> TagInfo | None:
+    """Tags built around a commit hash: `abc1234`, `sha-abc1234`, Flux's `main-abc1234-1704880000`."""
+    flux = _FLUX_RE.match(tag)
+    if flux and (looks_like_sha(flux["sha"]) or flux["sha"].isdigit()):
+        shape = _prefixed(flux["prefix"], f"{sha_shape(len(flux['sha']))}-EPOCH")
+        epoch = (int(flux["epoch"]),)
+        return TagInfo(tag=tag, scheme=BRANCH_DATE_SHA, shape=shape, key=(epoch, FINAL, ()), release=epoch, coarse=True)
+    match = _SHA_TAG_RE.match(tag)
+    if match is None:
+        return None
+    prefix, sha = match["prefix"], match["sha"]
+    announced = prefix is not None and prefix.rsplit("-", 1)[-1].lower() in SHA_PREFIXES
+    if not (looks_like_sha(sha) or (announced and sha.isdigit())):
+        return None
+    return TagInfo(tag=tag, scheme=GIT_SHA, shape=_prefixed(prefix, sha_shape(len(sha))))
+
+
+def _prefixed(prefix: str | None, shape: str) -> str:
+    return f"{prefix}-{shape}" if prefix else shape
+
+
+def _classify_segments(tag: str) -> TagInfo:
+    segments = tag.split("-")
+    start = _core_index(segments)
+    if start is None:
+        return _floating(tag)
+    prefix = segments[:start]
+    core = read_core(segments, start)
+    if core is None:
+        return _generic(tag)
+    reading, used = core
+    if reading.kind == "version" and prefix and prefix[-1].lower() in _FLOATING_PREFIX_WORDS:
+        if prefix[-1].lower() in PER_BRANCH_WORDS:
+            note = "a per-branch tag: its number names another line of work, not a newer build"
+        else:
+            note = "a base image or runtime with its version: it moves with that base"
+        return TagInfo(tag=tag, scheme=FLOATING, shape="", note=note)
+    read_tail(reading, segments[start + used :])
+    if reading.generic:
+        return _generic(tag)
+    return _from_reading(tag, prefix, reading)
+
+
+def _core_index(segments: list[str]) -> int | None:
+    """Index of the first segment that is not a word, or None if every segment is a word."""
+    for index, segment in enumerate(segments):
+        if not _WORD_RE.match(segment) or (segment[0] in "vV" and segment[1:2].isdigit()):
+            return index
+    return None
+
+
+def _floating(tag: str) -> TagInfo:
+    # Only words (`latest`, `stable-alpine`, `alpine3.19`, `python3.11-slim`): a name, not a version.
+    # Such a tag is re-pointed as its line moves, so it is tracked by digest and never a candidate.
+    return TagInfo(tag=tag, scheme=FLOATING, shape="", note="a name, not a version")
+
+
+def _generic(tag: str) -> TagInfo:
+    return TagInfo(tag=tag, scheme=GENERIC, shape=_HEX_DIGIT_RUN_RE.sub("#", tag))
+
+
+def _from_reading(tag: str, prefix: list[str], reading: Reading) -> TagInfo:
+    shape = "-".join([*prefix, reading.shape]) if prefix else reading.shape
+    sha = _possible_sha_shape(tag, prefix, reading)
+    scheme = _scheme_of(prefix, reading)
+    return TagInfo(tag, scheme, shape, reading.key, reading.release, reading.pre_label, reading.has_sha, "", sha)
+
+
+def _scheme_of(prefix: list[str], reading: Reading) -> str:
+    if reading.kind != "version":
+        if reading.has_sha:
+            return BRANCH_DATE_SHA
+        return DATETIME if reading.kind == "datetime" else DATE
+    return _version_scheme(
+        reading.release,
+        reading.core_shape,
+        decorated=bool(prefix or reading.tail_shape or reading.has_variant),
+        prerelease=reading.pre_key != FINAL,
+        counter_prefix=bool(prefix) and prefix[-1].lower() in _BUILD_WORDS,
+    )
+
+
+def _version_scheme(
+    release: tuple[int, ...], core_shape: str, *, decorated: bool, prerelease: bool, counter_prefix: bool
+) -> str:
+    """Name the scheme of a numeric version from its length and decorations (`v`, prefix, suffix)."""
+    if core_shape.lstrip("vV").startswith("YYYY"):
+        return CALVER
+    if len(release) == 1:
+        return BUILD if release[0] >= 1000 or counter_prefix else PARTIAL
+    if len(release) == 2:
+        return PARTIAL
+    if len(release) >= 4:
+        return FOUR_PART
+    if prerelease:
+        return SEMVER_PRERELEASE
+    if decorated:
+        return SEMVER_VARIANT
+    return V_SEMVER if core_shape[:1] in "vV" else SEMVER
+
+
+def _possible_sha_shape(tag: str, prefix: list[str], reading: Reading) -> str | None:
+    if prefix or reading.kind != "version":
+        return None
+    return shape_if_hash_length(tag)
+
+
+def shape_if_hash_length(tag: str) -> str | None:
+    # An all-digit tag of hash length may be a commit hash that happens to have no letter (1 in 27 of
+    # 7-character hashes): `rank` treats it as one when the repository's other tags are hashes.
+    if len(tag) < 7 or len(tag) > 64 or not tag.isdigit():
+        return None
+    return sha_shape(len(tag))
