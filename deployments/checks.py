@@ -8,8 +8,9 @@ when some service needs it), one manifest HEAD per distinct repository:tag whose
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -20,7 +21,7 @@ from deployments.dispatch import enqueue_deploy
 from deployments.engine.request import DeployConflict, deployment_request
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
 from deployments.policy import service_policy
-from registries.client import RegistryClient, RegistryError
+from registries.client import RegistryClient, RegistryError, RegistryNotFound
 from registries.reference import parse_reference
 from registries.secrets import CredentialError
 from registries.services import registry_client_for
@@ -28,6 +29,9 @@ from registries.tags import Candidate, Decision, PolicyError, TagPolicy, rank
 
 logger = logging.getLogger(__name__)
 PUSH_TIME_LOOKUPS_MAX = 10
+CREATED_CACHE_SIZE = 4096
+_CREATED_BY_DIGEST: OrderedDict[str, datetime | None] = OrderedDict()  # a digest's content never changes
+EXPLANATION_REJECTED_MAX = 200  # a repository can have 10,000 tags; the stored "why" keeps the first 200
 
 
 @dataclass
@@ -69,8 +73,21 @@ class RepositoryCheck:
             self._digests[tag] = self.client.head_digest(self.repository, tag)
         return self._digests[tag]
 
-    def push_times(self, tags: list[str]) -> dict[str, object]:
-        return {tag: self.client.image_created(self.repository, tag) for tag in tags[:PUSH_TIME_LOOKUPS_MAX]}
+    def push_times(self, tags: list[str]) -> dict[str, datetime | None]:
+        """Image `created` times, cached by digest: a later cycle pays one HEAD per tag, not three requests."""
+        times: dict[str, datetime | None] = {}
+        for tag in tags[:PUSH_TIME_LOOKUPS_MAX]:
+            try:
+                digest = self.digest(tag)
+            except RegistryNotFound:
+                times[tag] = None
+                continue
+            if digest not in _CREATED_BY_DIGEST:
+                _CREATED_BY_DIGEST[digest] = self.client.image_created(self.repository, digest)
+                while len(_CREATED_BY_DIGEST) > CREATED_CACHE_SIZE:
+                    _CREATED_BY_DIGEST.popitem(last=False)
+            times[tag] = _CREATED_BY_DIGEST[digest]
+        return times
 
 
 def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple[CheckCycle, list[ServiceOutcome]]:
@@ -171,9 +188,10 @@ def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPoli
     decision: Decision = rank(service.current_tag, tags, policy)
     if decision.needs_push_time:
         times = check.push_times(decision.needs_push_time)
-        candidates = [Candidate(tag, times.get(tag)) for tag in tags]
-        decision = rank(service.current_tag, candidates, policy)
-    outcome.explanation = decision.to_dict()
+        # The current tag's own time orders it against shas; it may be missing from the listing.
+        names = tags if service.current_tag in tags else [*tags, service.current_tag]
+        decision = rank(service.current_tag, [Candidate(tag, times.get(tag)) for tag in names], policy)
+    outcome.explanation = decision.to_dict(max_rejected=EXPLANATION_REJECTED_MAX)
     outcome.available_tag = decision.chosen or service.current_tag
     if decision.chosen:
         outcome.available_digest = check.digest(decision.chosen)

@@ -122,3 +122,23 @@ def test_cycle_request_count_for_services_sharing_repositories(registry, compose
     assert not by_name["base"].has_update and not by_name["tool"].has_update
     assert not DeploymentRun.objects.exists()  # a dry run deploys nothing
     assert CheckCycle.objects.get(pk=cycle.pk).state == CheckCycle.State.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_git_sha_tags_are_ranked_by_push_time_fetched_once_per_digest(registry):
+    from datetime import UTC, datetime
+
+    repository = "pushtime/app"
+    registry.push_image(repository, "sha-1111111", created=datetime(2024, 1, 1, tzinfo=UTC))
+    registry.push_image(repository, "sha-3333333", created=datetime(2024, 3, 1, tzinfo=UTC), files={"v": b"3"})
+    registry.push_image(repository, "sha-2222222", created=datetime(2024, 2, 1, tzinfo=UTC), files={"v": b"2"})
+    service = ServiceFactory(repository=f"{registry.host}/{repository}", current_tag="sha-1111111")
+
+    check_services([service])  # first contact: https probe, and the created times are fetched
+    [outcome], requests = check_services([service])
+
+    assert outcome.available_tag == "sha-3333333", outcome.explanation
+    # Warm: 1 tag list + 1 HEAD for each of the 3 tags whose time is needed (the created times come
+    # from the digest cache; the chosen tag's digest is the HEAD already made).
+    assert requests == 4
+    assert outcome.available_digest.startswith("sha256:")
