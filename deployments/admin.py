@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from deployments.forms import ServicePolicyForm
 from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
 
 
@@ -19,6 +20,35 @@ class ComposeProjectAdmin(ReadOnlyAdmin):
     search_fields = ["name", "working_dir"]
 
 
+SERVICE_FACTS = [
+    "project",
+    "name",
+    "image",
+    "repository",
+    "current_tag",
+    "current_digest",
+    "container_state",
+    "container_health",
+    "is_running",
+    "last_seen_at",
+    "discovery_error",
+]
+SERVICE_POLICY = [
+    "labels",
+    "update_mode",
+    "strategy",
+    "include",
+    "exclude",
+    "allow_prerelease",
+    "max_bump",
+    "pinned_tag",
+    "ignored_tags",
+    "ignored_digests",
+    "automation_paused",
+]
+SERVICE_CHECK = ["last_checked_at", "last_check_error", "available_tag", "available_digest", "check_explanation"]
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     list_display = [
@@ -34,56 +64,14 @@ class ServiceAdmin(admin.ModelAdmin):
     ]
     list_filter = ["project", "is_running", "update_mode"]
     search_fields = ["name", "project__name", "repository"]
-    fields = [
-        "project",
-        "name",
-        "image",
-        "repository",
-        "current_tag",
-        "current_digest",
-        "current_image_id",
-        "container_state",
-        "container_health",
-        "is_running",
-        "last_seen_at",
-        "discovery_error",
-        "labels",
-        "update_mode",
-        "pinned_tag",
-        "ignored_tags",
-        "ignored_digests",
-        "policy_overrides",
-        "automation_paused",
-        "last_checked_at",
-        "last_check_error",
-        "available_tag",
-        "available_digest",
-        "check_explanation",
-        "active_run",
-        "deploy_generation",
+    form = ServicePolicyForm
+    fieldsets = [
+        (None, {"fields": SERVICE_FACTS}),
+        ("Update policy (blank = as the updater.* labels say)", {"fields": SERVICE_POLICY}),
+        ("Last check", {"fields": SERVICE_CHECK}),
+        ("Deploy lock", {"fields": ["active_run", "deploy_generation"]}),
     ]
-    readonly_fields = [
-        "project",
-        "name",
-        "image",
-        "repository",
-        "current_tag",
-        "current_digest",
-        "current_image_id",
-        "container_state",
-        "container_health",
-        "is_running",
-        "last_seen_at",
-        "discovery_error",
-        "labels",
-        "last_checked_at",
-        "last_check_error",
-        "available_tag",
-        "available_digest",
-        "check_explanation",
-        "active_run",
-        "deploy_generation",
-    ]
+    readonly_fields = [*SERVICE_FACTS, "labels", *SERVICE_CHECK, "active_run", "deploy_generation"]
 
     def has_add_permission(self, request) -> bool:
         return False  # services come from discovery
