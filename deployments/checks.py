@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 PUSH_TIME_LOOKUPS_MAX = 10
 CREATED_CACHE_SIZE = 4096
 _CREATED_BY_DIGEST: OrderedDict[str, datetime | None] = OrderedDict()  # a digest's content never changes
-EXPLANATION_REJECTED_MAX = 200  # a repository can have 10,000 tags; the stored "why" keeps the first 200
+EXPLANATION_REJECTED_MAX = 200
+CYCLE_HISTORY_DAYS = 7  # a repository can have 10,000 tags; the stored "why" keeps the first 200
 
 
 @dataclass
@@ -110,6 +111,12 @@ def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple
     cycle.finished_at = timezone.now()
     cycle.save()
     return cycle, outcomes
+
+
+def prune_cycles(keep_days: int = CYCLE_HISTORY_DAYS) -> int:
+    """Check cycles are bookkeeping: keep a week of them (deploy runs and revisions are kept forever)."""
+    deleted, _ = CheckCycle.objects.filter(started_at__lt=timezone.now() - timedelta(days=keep_days)).delete()
+    return deleted
 
 
 def check_services(services: list[Service]) -> tuple[list[ServiceOutcome], int]:

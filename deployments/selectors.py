@@ -20,9 +20,17 @@ class ServiceNotFound(LookupError):
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
-    label: str  # Synced · Update available · Deploying… · Failed · Blocked · Unknown
+    label: str  # Synced · Update available · Deploying… · Failed · Unknown (Blocked comes with scanning)
     detail: str
     last_run: DeploymentRun | None
+
+    @property
+    def badge(self) -> str:
+        """CSS class of the state badge."""
+        return BADGES.get(self.label, "unknown")
+
+
+BADGES = {"Synced": "synced", "Update available": "update", "Deploying…": "deploying", "Failed": "failed"}
 
 
 def service_by_key(key: str) -> Service:
@@ -53,9 +61,12 @@ def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceS
     )
     if update:
         mode = _update_mode(service)
+        target = service.available_tag if service.available_tag != service.current_tag else "new digest"
         if mode != UpdateMode.AUTO:
-            return ServiceStatus(service, "Blocked", f"update mode is {mode}", last_run)
-        return ServiceStatus(service, "Update available", service.available_tag, last_run)
+            return ServiceStatus(
+                service, "Update available", f"{target} (update mode {mode}: deploy it manually)", last_run
+            )
+        return ServiceStatus(service, "Update available", target, last_run)
     return ServiceStatus(service, "Synced", "", last_run)
 
 

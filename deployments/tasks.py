@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from deployments import checks, engine
 from deployments.dispatch import enqueue_deploy
@@ -16,11 +17,13 @@ logger = logging.getLogger(__name__)
 @shared_task(name="deployments.tasks.check_all", ignore_result=True)
 def check_all() -> None:
     """Beat's periodic check; a cycle still running (slow registry) makes the next one skip."""
-    with lease("check-cycle", seconds=600) as held:
+    # The lease outlives a normal cycle but not a dead worker's for long.
+    with lease("check-cycle", seconds=min(600, max(60, 2 * settings.CHECK_INTERVAL))) as held:
         if held is None:
             logger.info("a check cycle is already running; skipping")
             return
         cycle, _ = checks.run_cycle()
+        checks.prune_cycles()
         logger.info(
             "check cycle %s: %s services, %s registry requests, %s deploys queued",
             cycle.pk,

@@ -37,7 +37,7 @@ def test_status_page_shows_each_service_with_tag_digest_and_state(client, owner)
     assert "Synced" in page
     assert "Update available" in page and "1.1.0" in page
     assert "Deploying…" in page and "to 2.0.0" in page
-    assert "Blocked" in page and "update mode is notify" in page
+    assert "update mode notify: deploy it manually" in page
 
 
 @pytest.mark.django_db

@@ -108,3 +108,28 @@ def test_rollback_request_carries_the_revision_digest_and_image():
         revision.image_id,
         revision,
     )
+
+
+def test_a_second_deploy_in_the_same_project_waits_for_the_first(db):
+    from deployments.engine import execute
+    from deployments.locks import project_lease
+
+    service = ServiceFactory()
+    run = request(service)
+    with project_lease(service.project_id) as held:
+        assert held is not None
+        assert execute(run.pk) is False  # busy: the task retries later
+    assert DeploymentRun.objects.get(pk=run.pk).state == State.PENDING
+
+
+def test_reconcile_requeues_a_pending_run_whose_message_was_lost(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deployments.engine import reconcile
+
+    run = request(ServiceFactory())
+    DeploymentRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert reconcile().requeue == [run.pk]
+    assert reconcile().requeue == []  # stamped: not re-queued again until it is stale once more
