@@ -3,10 +3,15 @@
 Real services (Redis, Postgres) come from the environment `scripts/test.sh` sets up.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("UPDATER_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("UPDATER_ENCRYPTION_KEYS", "dGVzdC1lbmNyeXB0aW9uLWtleS0wMTIzNDU2Nzg5YWI=")
-os.environ.setdefault("UPDATER_DATA_DIR", tempfile.mkdtemp(prefix="updater-test-data-"))
+if "UPDATER_DATA_DIR" not in os.environ:
+    data_dir = tempfile.mkdtemp(prefix="updater-test-data-")
+    os.environ["UPDATER_DATA_DIR"] = data_dir
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
 os.environ["UPDATER_ENV_FILE"] = os.devnull  # never read a developer's own .updater.env in tests
