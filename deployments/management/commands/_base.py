@@ -24,6 +24,14 @@ class OpsCommand(BaseCommand):
         except Exception as exc:  # every known error class has a clear message of its own
             raise CommandError(f"{exc.__class__.__name__}: {exc}") from exc
 
+    def carry_out(self, run: DeploymentRun, *, queue: bool, queued: str) -> None:
+        """Hand the run to a worker (`--queue`), or run it here and report how it ended."""
+        if queue:
+            enqueue_deploy(run.pk)
+            self.stdout.write(f"queued run {run.pk}: {queued}")
+            return
+        self.run_inline(run)
+
     def run_inline(self, run: DeploymentRun) -> None:
         """Execute the run here, waiting while another deploy of the same project finishes."""
         deadline = time.monotonic() + BUSY_WAIT_SECONDS

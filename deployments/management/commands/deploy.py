@@ -1,7 +1,6 @@
 from django.core.management.base import CommandError, CommandParser
 
 from deployments import engine, selectors
-from deployments.dispatch import enqueue_deploy
 from deployments.management.commands._base import OpsCommand
 from deployments.models import DeploymentRun
 
@@ -20,8 +19,4 @@ class Command(OpsCommand):
             run = engine.deployment_request(service=service, tag=options["tag"], trigger=DeploymentRun.Trigger.MANUAL)
         except (selectors.ServiceNotFound, engine.DeployRequestError) as exc:
             raise CommandError(str(exc)) from None
-        if options["queue"]:
-            enqueue_deploy(run.pk)
-            self.stdout.write(f"queued run {run.pk}: deploy {run.to_tag} to {service}")
-            return
-        self.run_inline(run)
+        self.carry_out(run, queue=options["queue"], queued=f"deploy {run.to_tag} to {service}")

@@ -1,7 +1,6 @@
 from django.core.management.base import CommandError, CommandParser
 
 from deployments import engine, selectors
-from deployments.dispatch import enqueue_deploy
 from deployments.management.commands._base import OpsCommand
 
 
@@ -19,8 +18,4 @@ class Command(OpsCommand):
             run = engine.rollback_request(service=service, tag=options["tag"])
         except (selectors.ServiceNotFound, engine.DeployRequestError) as exc:
             raise CommandError(str(exc)) from None
-        if options["queue"]:
-            enqueue_deploy(run.pk)
-            self.stdout.write(f"queued run {run.pk}: roll {service} back to {run.to_tag}")
-            return
-        self.run_inline(run)
+        self.carry_out(run, queue=options["queue"], queued=f"roll {service} back to {run.to_tag}")
