@@ -17,6 +17,7 @@ from deployments.engine.verify import wait_until_verified
 from deployments.locks import project_lease
 from deployments.models import DeploymentRun
 from registries.client import RegistryError
+from registries.reference import InvalidReference
 from registries.secrets import CredentialError
 from registries.services import registry_docker_auth
 from scanning.services import image_scan_gate
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 State = DeploymentRun.State
 
 # Errors a step reports as a failed deploy (anything else is a bug, still restored, with a traceback).
-STEP_ERRORS = (docker.DockerError, compose_file.ComposeFileError, RegistryError, CredentialError)
+STEP_ERRORS = (docker.DockerError, compose_file.ComposeFileError, RegistryError, CredentialError, InvalidReference)
 
 
 class StepFailed(Exception):
@@ -71,10 +72,10 @@ class Pipeline:
         self.run = ctx.run
         self.service = ctx.run.service
         self.target = compose_target(self.service)
-        self.reference = reference_for(self.service, self.run.to_tag)
 
     def run_steps(self) -> None:
         try:
+            self.reference = reference_for(self.service, self.run.to_tag)
             self.snapshot()
             self.edit()
             self.pull()

@@ -10,6 +10,7 @@ from deployments.engine.targets import reference_for
 from deployments.models import DeploymentRun, Revision
 from deployments.policy import service_policy
 from registries.client import RegistryError
+from registries.secrets import CredentialError
 from registries.services import registry_client_for
 from registries.tags import PolicyError, TagPolicy, rank
 
@@ -87,7 +88,7 @@ def _newer_tags(ctx: RunContext) -> list[str]:
     )
     try:
         tags = registry_client_for(reference.registry, reference.api_host).list_tags(reference.repository)
-    except RegistryError as exc:
+    except (RegistryError, CredentialError) as exc:  # the rollback itself succeeded: never undo it for this
         ctx.note(f"could not list tags to ignore after the rollback ({exc}); ignoring only {run.from_tag}")
         return []
     return rank(run.to_tag, tags, policy).ranked
