@@ -54,9 +54,8 @@ class ComposeCommand:
     argv: tuple[str, ...]
     version: str
 
-    @property
-    def is_v1(self) -> bool:
-        return self.argv == ("docker-compose",)
+    def describe(self) -> str:
+        return f"{' '.join(self.argv)} (version {self.version})"
 
 
 @dataclass(frozen=True)
@@ -132,25 +131,57 @@ class ImageInfo:
 # --- Compose CLI ---------------------------------------------------------------------------
 
 
+# Where the Docker CLI looks for the Compose v2 plugin. Compose runs with a private DOCKER_CONFIG, so
+# the plugin is found here once and then run directly (a v2 plugin binary also works standalone).
+PLUGIN_DIRS = (
+    "~/.docker/cli-plugins",
+    "/usr/local/lib/docker/cli-plugins",
+    "/usr/local/libexec/docker/cli-plugins",
+    "/usr/lib/docker/cli-plugins",
+    "/usr/libexec/docker/cli-plugins",
+)
+
+
 @functools.cache
 def compose_command() -> ComposeCommand:
-    """Detect Compose once per process: `docker compose` (v2) first, then standalone `docker-compose`."""
+    """Detect Compose once per process: the v2 plugin first, then a standalone `docker-compose` (v1 or v2).
+
+    `UPDATER_COMPOSE_COMMAND` can force `docker compose`, `docker-compose` or a path to a compose binary.
+    """
     configured = settings.COMPOSE_COMMAND
-    candidates = [("docker", "compose"), ("docker-compose",)]
-    if configured != "auto":
-        candidates = [tuple(configured.split())]
-    for argv in candidates:
-        if not shutil.which(argv[0]):
-            continue
-        try:
-            probe = subprocess.run(
-                [*argv, "version", "--short"], capture_output=True, text=True, timeout=30, env=_base_env(), check=False
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if probe.returncode == 0 and probe.stdout.strip():
-            return ComposeCommand(argv=argv, version=probe.stdout.strip())
-    raise DockerError("Docker Compose not found: install the `docker compose` plugin or `docker-compose`")
+    if configured == "auto":
+        candidates = [*_plugin_candidates(), "docker-compose"]
+    elif configured == "docker compose":
+        candidates = _plugin_candidates()
+    else:
+        candidates = [configured]
+    for candidate in candidates:
+        version = _compose_version(candidate)
+        if version:
+            return ComposeCommand(argv=(candidate,), version=version)
+    raise DockerError(
+        "Docker Compose not found: install the compose plugin (`docker compose`) or `docker-compose`, "
+        f"or set UPDATER_COMPOSE_COMMAND (now {configured!r})"
+    )
+
+
+def _plugin_candidates() -> list[str]:
+    directories = [os.environ["DOCKER_CONFIG"] + "/cli-plugins"] if os.environ.get("DOCKER_CONFIG") else []
+    directories += [os.path.expanduser(directory) for directory in PLUGIN_DIRS]
+    paths = [os.path.join(directory, "docker-compose") for directory in directories]
+    return [path for path in paths if os.access(path, os.X_OK)]
+
+
+def _compose_version(executable: str) -> str:
+    if not (os.path.isabs(executable) or shutil.which(executable)):
+        return ""
+    try:
+        probe = subprocess.run(
+            [executable, "version", "--short"], capture_output=True, text=True, timeout=30, env=_base_env(), check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return probe.stdout.strip() if probe.returncode == 0 else ""
 
 
 def interpolation_environ() -> dict[str, str]:

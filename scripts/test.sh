@@ -19,6 +19,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 scripts/bootstrap.sh dev
+UPDATER_TEST_COMPOSE_V2=$(scripts/compose_v2.sh)  # Compose v2 beside bookworm's v1: both are tested
+export UPDATER_TEST_COMPOSE_V2
 
 work=$(mktemp -d /tmp/updater-test.XXXXXX)
 chmod 755 "$work"

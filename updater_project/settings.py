@@ -150,7 +150,12 @@ RECONCILE_INTERVAL = env.int("UPDATER_RECONCILE_INTERVAL", 30, minimum=5)
 DOCKER_HOST = env.str("DOCKER_HOST", "")
 if DOCKER_HOST and urlparse(DOCKER_HOST).scheme not in {"unix", "tcp", "ssh", "npipe", "http", "https"}:
     raise ConfigError(f"DOCKER_HOST must be a unix://, tcp:// or ssh:// address, got {DOCKER_HOST!r}")
-COMPOSE_COMMAND = env.choice("UPDATER_COMPOSE_COMMAND", "auto", {"auto", "docker compose", "docker-compose"})
+COMPOSE_COMMAND = env.str("UPDATER_COMPOSE_COMMAND", "auto")
+if COMPOSE_COMMAND not in {"auto", "docker compose", "docker-compose"} and not Path(COMPOSE_COMMAND).is_absolute():
+    raise ConfigError(
+        "UPDATER_COMPOSE_COMMAND must be auto, 'docker compose', 'docker-compose' or an absolute path to a "
+        f"compose binary, got {COMPOSE_COMMAND!r}"
+    )
 
 REGISTRY_TIMEOUT = env.float("UPDATER_REGISTRY_TIMEOUT", 10.0, minimum=0.1)
 REGISTRY_RETRIES = env.int("UPDATER_REGISTRY_RETRIES", 3, minimum=0, maximum=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -17,7 +18,7 @@ from deployments.engine.verify import wait_until_verified
 from deployments.locks import project_lease
 from deployments.models import DeploymentRun
 from registries.client import RegistryError
-from registries.reference import InvalidReference
+from registries.reference import ImageReference, InvalidReference
 from registries.secrets import CredentialError
 from registries.services import registry_docker_auth
 from scanning.services import image_scan_gate
@@ -59,6 +60,7 @@ def execute(run_id: int) -> bool:
         ctx = RunContext(run, on_heartbeat=held.renew)
         try:
             ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag}")
+            ctx.note(f"compose: {docker.compose_command().describe()}")
             ctx.advance(State.EDITING, started_at=timezone.now())
         except StaleRun:
             return True
@@ -73,9 +75,13 @@ class Pipeline:
         self.service = ctx.run.service
         self.target = compose_target(self.service)
 
+    @cached_property
+    def reference(self) -> ImageReference:
+        """The target image; raises InvalidReference inside the steps, so it fails the run cleanly."""
+        return reference_for(self.service, self.run.to_tag)
+
     def run_steps(self) -> None:
         try:
-            self.reference = reference_for(self.service, self.run.to_tag)
             self.snapshot()
             self.edit()
             self.pull()

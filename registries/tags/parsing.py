@@ -23,7 +23,6 @@ from registries.tags.vocabulary import PRERELEASE_SEGMENT_RE
 _CORE_RE = re.compile(r"^(?P<v>[vV]?)(?P<release>\d+(?:\.\d+)*)(?P<glued>[A-Za-z_.][A-Za-z0-9_.]*)?$")
 _COMPACT_DATE_RE = re.compile(r"^(?P<date>\d{8})(?:(?P<sep>[T_.]?)(?P<time>\d{6}|\d{4}))?(?P<z>Z?)$")
 _GLUED_BUILD_RE = re.compile(r"^_(\d+)$")
-_TIME_RE = re.compile(r"^(?:\d{4}|\d{6})$")
 _REVISION_RE = re.compile(r"^(?P<kind>ls|r)(?P<num>\d+)$")
 _HEX_SHA_RE = re.compile(r"^[0-9a-f]{7,64}$")
 _GIT_DESCRIBE_SHA_RE = re.compile(r"^g[0-9a-f]{7,40}$")  # `git describe`: v1.2.3-4-gabc1234
@@ -76,26 +75,29 @@ def sha_shape(length: int) -> str:
     return f"SHA{length}"
 
 
-def valid_date(text: str) -> bool:
+def date_numbers(text: str) -> tuple[int, int, int] | None:
+    """`(2024, 1, 15)` for `20240115`, or None if the eight digits are not a date from 2000 to 2099."""
     year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
-    return year in YEAR_RANGE and 1 <= month <= 12 and 1 <= day <= 31
+    if year in YEAR_RANGE and 1 <= month <= 12 and 1 <= day <= 31:
+        return year, month, day
+    return None
 
 
-def _valid_time(text: str) -> bool:
+def valid_date(text: str) -> bool:
+    return date_numbers(text) is not None
+
+
+def _time_numbers(text: str) -> tuple[int, int, int] | None:
+    """`(10, 30, 0)` for `103000` or `1030`, or None if it is not a time of day."""
     hour, minute = int(text[:2]), int(text[2:4])
     second = int(text[4:6]) if len(text) == 6 else 0
-    return hour < 24 and minute < 60 and second < 60
+    if hour < 24 and minute < 60 and second < 60:
+        return hour, minute, second
+    return None
 
 
 def _time_shape(text: str) -> str:
     return "HHMMSS" if len(text) == 6 else "HHMM"
-
-
-def _date_numbers(date: str, time: str = "") -> tuple[int, ...]:
-    parts = [date[:4], date[4:6], date[6:8]]
-    if time:
-        parts += [time[:2], time[2:4], time[4:6] or "0"]
-    return tuple(int(part) for part in parts)
 
 
 def read_core(segments: list[str], start: int) -> tuple[Reading, int] | None:
@@ -106,16 +108,14 @@ def read_core(segments: list[str], start: int) -> tuple[Reading, int] | None:
         if dashed is not None:
             return dashed
     elif len(first) >= 8 and first[:8].isdigit():
-        compact = _COMPACT_DATE_RE.match(first)
-        if compact and valid_date(compact["date"]) and (not compact["time"] or _valid_time(compact["time"])):
-            return _read_compact_date(segments, start, compact)
+        compact = _read_compact_date(segments, start)
+        if compact is not None:
+            return compact
     match = _CORE_RE.match(first)
     if match is None:
         return None
-    release_text = match["release"]
-    reading = Reading(kind="version", v=match["v"], release=tuple(map(int, release_text.split("."))))
-    reading.core_shape = match["v"] + release_shape(release_text)
-    glued = match["glued"]
+    v, release_text, glued = match.groups()
+    reading = Reading("version", v, tuple(map(int, release_text.split("."))), v + release_shape(release_text))
     if glued:
         _read_glued(reading, release_text, glued)
     return reading, 1
@@ -157,21 +157,31 @@ def _read_dashed_date(segments: list[str], start: int) -> tuple[Reading, int] | 
     year, month, day = segments[start : start + 3] + [""] * (3 - len(segments[start : start + 3]))
     if not (len(year) == 4 and len(month) == 2 and len(day) == 2 and (year + month + day).isdigit()):
         return None
-    if not valid_date(year + month + day):
+    date = date_numbers(year + month + day)
+    if date is None:
         return None
-    reading = Reading(kind="date", release=_date_numbers(year + month + day), core_shape="YYYY-MM-DD")
-    return reading, 3
+    return Reading("date", "", date, "YYYY-MM-DD"), 3
 
 
-def _read_compact_date(segments: list[str], start: int, compact: re.Match[str]) -> tuple[Reading, int]:
-    date, time = compact["date"], compact["time"] or ""
-    shape = "YYYYMMDD" + (compact["sep"] + _time_shape(time) if time else "") + compact["z"]
-    used = 1
+def _read_compact_date(segments: list[str], start: int) -> tuple[Reading, int] | None:
+    """`20240115`, `20240115103000`, `20240115T1030Z`, or `20240115` with the time as the next piece."""
+    compact = _COMPACT_DATE_RE.match(segments[start])
+    if compact is None:
+        return None
+    date_text, separator, time, zone = compact.groups()
+    date = date_numbers(date_text)
+    if date is None:
+        return None
+    if time:
+        clock = _time_numbers(time)
+        if clock is None:
+            return None
+        return Reading("datetime", "", date + clock, f"YYYYMMDD{separator}{_time_shape(time)}{zone}"), 1
     following = segments[start + 1] if start + 1 < len(segments) else ""
-    if not time and _TIME_RE.match(following) and _valid_time(following):
-        time, shape, used = following, f"YYYYMMDD-{_time_shape(following)}", 2
-    kind = "datetime" if time else "date"
-    return Reading(kind=kind, release=_date_numbers(date, time), core_shape=shape), used
+    clock = _time_numbers(following) if len(following) in (4, 6) and following.isdigit() else None
+    if clock is not None:
+        return Reading("datetime", "", date + clock, f"YYYYMMDD-{_time_shape(following)}"), 2
+    return Reading("date", "", date, "YYYYMMDD" + zone), 1
 
 
 def read_tail(reading: Reading, tail: list[str]) -> None:

@@ -141,7 +141,7 @@ def classify(tag: str) -> TagInfo:
             return stamp
     last = tag.rpartition("-")[2]
     if len(last) >= 7 and _HEX_RE.match(last):
-        commit = _classify_commit_tags(tag)
+        commit = _classify_commit_tags(tag, last)
         if commit is not None:
             return commit
     return _classify_segments(tag)
@@ -158,7 +158,7 @@ def _plain_version(tag: str, v: str, release_text: str) -> TagInfo:
     """The common case without a prefix or suffix (`1.25.3`, `v2`, `18.04`), read without the full parser."""
     release = tuple(map(int, release_text.split(".")))
     shape = v + release_shape(release_text)
-    scheme = _version_scheme(release, shape, decorated=False, prerelease=False, counter_prefix=False)
+    scheme = _version_scheme(release, shape, False, False, False)
     return TagInfo(tag, scheme, shape, (release, FINAL, ()), release, None, False, "", shape_if_hash_length(tag))
 
 
@@ -171,11 +171,12 @@ def _version_with_variant(tag: str, match: re.Match[str]) -> TagInfo | None:
     v, release_text, suffix = match[1], match[2], match[3]
     if not (v or "." in release_text or len(release_text) not in (8, 12, 14)):
         return None
-    if not all(is_variant_word(word) for word in suffix[1:].split("-")):
-        return None
+    for word in suffix[1:].split("-"):
+        if not is_variant_word(word):
+            return None
     release = tuple(map(int, release_text.split(".")))
     core_shape = v + release_shape(release_text)
-    scheme = _version_scheme(release, core_shape, decorated=True, prerelease=False, counter_prefix=False)
+    scheme = _version_scheme(release, core_shape, True, False, False)
     return TagInfo(tag, scheme, core_shape + suffix, (release, FINAL, ()), release)
 
 
@@ -189,9 +190,9 @@ def _classify_iso_stamp(tag: str) -> TagInfo | None:
     return TagInfo(tag, DATETIME, shape, (stamp, FINAL, ()), stamp)
 
 
-def _classify_commit_tags(tag: str) -> TagInfo | None:
+def _classify_commit_tags(tag: str, last: str) -> TagInfo | None:
     """Tags built around a commit hash: `abc1234`, `sha-abc1234`, Flux's `main-abc1234-1704880000`."""
-    flux = _FLUX_RE.match(tag)
+    flux = _FLUX_RE.match(tag) if len(last) == 10 and last.isdigit() else None  # Flux's last piece: the epoch
     if flux and (looks_like_sha(flux["sha"]) or flux["sha"].isdigit()):
         shape = _prefixed(flux["prefix"], f"{sha_shape(len(flux['sha']))}-EPOCH")
         epoch = (int(flux["epoch"]),)
@@ -251,28 +252,28 @@ def _generic(tag: str) -> TagInfo:
 
 
 def _from_reading(tag: str, prefix: list[str], reading: Reading) -> TagInfo:
-    shape = "-".join([*prefix, reading.shape]) if prefix else reading.shape
-    sha = _possible_sha_shape(tag, prefix, reading)
-    scheme = _scheme_of(prefix, reading)
+    if prefix:
+        shape = "-".join([*prefix, reading.shape])
+        sha = None
+        scheme = _scheme_of(reading, prefix[-1].lower() in _BUILD_WORDS, True)
+    else:
+        shape = reading.shape
+        sha = shape_if_hash_length(tag) if reading.kind == "version" else None
+        scheme = _scheme_of(reading, False, False)
     return TagInfo(tag, scheme, shape, reading.key, reading.release, reading.pre_label, reading.has_sha, "", sha)
 
 
-def _scheme_of(prefix: list[str], reading: Reading) -> str:
+def _scheme_of(reading: Reading, counter_prefix: bool, prefixed: bool) -> str:
     if reading.kind != "version":
         if reading.has_sha:
             return BRANCH_DATE_SHA
         return DATETIME if reading.kind == "datetime" else DATE
-    return _version_scheme(
-        reading.release,
-        reading.core_shape,
-        decorated=bool(prefix or reading.tail_shape or reading.has_variant),
-        prerelease=reading.pre_key != FINAL,
-        counter_prefix=bool(prefix) and prefix[-1].lower() in _BUILD_WORDS,
-    )
+    decorated = prefixed or bool(reading.tail_shape) or reading.has_variant
+    return _version_scheme(reading.release, reading.core_shape, decorated, reading.pre_key != FINAL, counter_prefix)
 
 
 def _version_scheme(
-    release: tuple[int, ...], core_shape: str, *, decorated: bool, prerelease: bool, counter_prefix: bool
+    release: tuple[int, ...], core_shape: str, decorated: bool, prerelease: bool, counter_prefix: bool
 ) -> str:
     """Name the scheme of a numeric version from its length and decorations (`v`, prefix, suffix)."""
     if core_shape.lstrip("vV").startswith("YYYY"):
@@ -288,12 +289,6 @@ def _version_scheme(
     if decorated:
         return SEMVER_VARIANT
     return V_SEMVER if core_shape[:1] in "vV" else SEMVER
-
-
-def _possible_sha_shape(tag: str, prefix: list[str], reading: Reading) -> str | None:
-    if prefix or reading.kind != "version":
-        return None
-    return shape_if_hash_length(tag)
 
 
 def shape_if_hash_length(tag: str) -> str | None:

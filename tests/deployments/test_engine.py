@@ -37,7 +37,7 @@ def fast_verify(settings):
 
 
 @pytest.fixture
-def deployed(registry, compose_project, test_images, fast_verify):
+def deployed(registry, compose_project, compose_variant, test_images, fast_verify):
     """web on engine/app:1.0.0, discovered; 1.1.0 (good) and 1.2.0 (broken) pushed, not pulled."""
     host = registry.host
     images = {

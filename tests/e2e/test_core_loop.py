@@ -7,6 +7,7 @@ service still on 1.0.0.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import time
@@ -27,7 +28,7 @@ COMPOSE_TEMPLATE = """\
 services:
   web:
     # The app itself; the updater bumps this tag.
-    image: {host}/e2e/app:{tag}   # pinned by ops
+    image: {host}/{repository}:{tag}   # pinned by ops
     labels:
       dockerimageupdater.test: "1"
     stop_grace_period: 2s
@@ -52,32 +53,36 @@ def wait_synced(project_name: str, tag: str, *, timeout: float) -> Service:
     return wait_for(synced, timeout=timeout, message=f"{project_name}/web synced on {tag}")
 
 
-def test_push_update_rollback_and_broken_image(auth_registry, compose_project, test_images, tmp_path):
+def test_push_update_rollback_and_broken_image(auth_registry, compose_project, compose_variant, test_images, tmp_path):
     host = auth_registry.host
+    repository = f"e2e/{compose_project.name}"  # the registry is shared by the whole session
+    compose = functools.partial(COMPOSE_TEMPLATE.format, host=host, repository=repository)
     credentials = {"username": auth_registry.username, "password": auth_registry.password}
     registry = Registry(host=host, username=auth_registry.username)
     registry.set_secret(auth_registry.password)
     registry.save()
 
-    image_v1 = build_and_push(f"{host}/e2e/app:1.0.0", ImageSpec("1.0.0"), **credentials)
-    compose_project.write(COMPOSE_TEMPLATE.format(host=host, tag="1.0.0"))
+    image_v1 = build_and_push(f"{host}/{repository}:1.0.0", ImageSpec("1.0.0"), **credentials)
+    compose_project.write(compose(tag="1.0.0"))
     compose_project.up()
 
     data_dir = tmp_path / "product"
-    with celery_processes(data_dir, CHECK_INTERVAL=str(CHECK_INTERVAL)):
+    with celery_processes(data_dir, CHECK_INTERVAL=str(CHECK_INTERVAL), UPDATER_COMPOSE_COMMAND=compose_variant):
         wait_for(lambda: service_row(compose_project.name), timeout=30, message="discovery")
         discovered = service_row(compose_project.name)
         assert discovered.current_tag == "1.0.0"
         assert discovered.current_digest.startswith("sha256:")
 
         # 1. A freshly pushed 1.1.0 is deployed within one check interval plus deploy time.
-        image_v2 = build_and_push(f"{host}/e2e/app:1.1.0", ImageSpec("1.1.0"), keep_local=False, **credentials)
+        image_v2 = build_and_push(f"{host}/{repository}:1.1.0", ImageSpec("1.1.0"), keep_local=False, **credentials)
         pushed_at = time.monotonic()
         service = wait_synced(compose_project.name, "1.1.0", timeout=CHECK_INTERVAL + 45)
         push_to_synced = time.monotonic() - pushed_at
-        print(f"\nMEASURED push→Synced: {push_to_synced:.1f}s (check interval {CHECK_INTERVAL}s)")
+        print(
+            f"\nMEASURED push→Synced with {compose_variant}: {push_to_synced:.1f}s (check interval {CHECK_INTERVAL}s)"
+        )
         assert running_image_id(compose_project) == image_v2
-        assert compose_project.compose_file.read_text() == COMPOSE_TEMPLATE.format(host=host, tag="1.1.0")
+        assert compose_project.compose_file.read_text() == compose(tag="1.1.0")
         revision = service.revisions.first()
         assert (revision.tag, revision.trigger, revision.image_id) == ("1.1.0", Revision.Trigger.AUTO, image_v2)
         assert revision.digest == service.current_digest != discovered.current_digest
@@ -101,7 +106,7 @@ def test_push_update_rollback_and_broken_image(auth_registry, compose_project, t
         assert not service.runs.filter(to_tag="1.1.0", trigger=DeploymentRun.Trigger.AUTO).exclude(pk=run.pk).exists()
 
         # 3. A broken 1.2.0 (exits at once) fails; the service keeps running 1.0.0.
-        build_and_push(f"{host}/e2e/app:1.2.0", ImageSpec("1.2.0", "broken"), keep_local=False, **credentials)
+        build_and_push(f"{host}/{repository}:1.2.0", ImageSpec("1.2.0", "broken"), keep_local=False, **credentials)
         failed = wait_for(
             lambda: service.runs.filter(to_tag="1.2.0", state=DeploymentRun.State.FAILED).first(),
             timeout=CHECK_INTERVAL + 60,
@@ -111,7 +116,7 @@ def test_push_update_rollback_and_broken_image(auth_registry, compose_project, t
         assert failed.restored
         assert "is broken" in failed.log  # the container's own output is kept for the operator
         assert running_image_id(compose_project) == image_v1
-        assert compose_project.compose_file.read_text() == COMPOSE_TEMPLATE.format(host=host, tag="1.0.0")
+        assert compose_project.compose_file.read_text() == compose(tag="1.0.0")
         service.refresh_from_db()
         assert (service.current_tag, service.active_run_id) == ("1.0.0", None)
         # It is not retried on the next checks.
@@ -162,7 +167,8 @@ def _cycles() -> int:
 def test_worker_killed_mid_deploy_is_undone_by_the_next_worker(registry, compose_project, test_images, tmp_path):
     host = registry.host
     image_v1 = build_and_push(f"{host}/e2e/slow:1.0.0", ImageSpec("1.0.0"))
-    compose_project.write(COMPOSE_TEMPLATE.format(host=host, tag="1.0.0").replace("e2e/app", "e2e/slow"))
+    compose_file = COMPOSE_TEMPLATE.format(host=host, repository="e2e/slow", tag="1.0.0")
+    compose_project.write(compose_file)
     compose_project.up()
     data_dir = tmp_path / "product"
     settings = {"CHECK_INTERVAL": str(CHECK_INTERVAL), "UPDATER_HEALTH_TIMEOUT": "120"}
@@ -189,8 +195,6 @@ def test_worker_killed_mid_deploy_is_undone_by_the_next_worker(registry, compose
     assert "worker lost while verifying" in failed.error
     assert failed.restored
     assert running_image_id(compose_project) == image_v1
-    assert compose_project.compose_file.read_text() == COMPOSE_TEMPLATE.format(host=host, tag="1.0.0").replace(
-        "e2e/app", "e2e/slow"
-    )
+    assert compose_project.compose_file.read_text() == compose_file
     service.refresh_from_db()
     assert (service.current_tag, service.active_run_id) == ("1.0.0", None)

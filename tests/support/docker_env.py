@@ -120,6 +120,7 @@ class ComposeProjectDir:
     directory: Path
     started: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    cli: list[str] = field(default_factory=lambda: [COMPOSE_V1])
 
     @property
     def compose_file(self) -> Path:
@@ -129,7 +130,7 @@ class ComposeProjectDir:
         self.compose_file.write_text(textwrap.dedent(text).lstrip())
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        command = [*compose_cli(), "-p", self.name, "-f", str(self.compose_file), *args]
+        command = [*self.cli, "-p", self.name, "-f", str(self.compose_file), *args]
         env = {**os.environ, **self.env}
         result = subprocess.run(command, cwd=self.directory, env=env, capture_output=True, text=True, timeout=180)
         if check and result.returncode != 0:
@@ -155,10 +156,15 @@ class ComposeProjectDir:
             network.remove()
 
 
-def compose_cli() -> list[str]:
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    return ["docker-compose"]
+COMPOSE_V1 = "docker-compose"  # Debian bookworm's Compose 1.29
+
+
+def compose_v2_path() -> str:
+    """Compose v2 for the tests: scripts/test.sh fetches it (scripts/compose_v2.sh) and exports the path."""
+    path = os.environ.get("UPDATER_TEST_COMPOSE_V2", "")
+    if not path or not os.access(path, os.X_OK):
+        raise RuntimeError("Compose v2 is missing: set UPDATER_TEST_COMPOSE_V2=$(scripts/compose_v2.sh)")
+    return path
 
 
 @pytest.fixture
@@ -170,6 +176,19 @@ def compose_project(tmp_path: Path) -> Iterator[ComposeProjectDir]:
         yield project
     finally:
         project.down()
+
+
+@pytest.fixture(params=["v1", "v2"])
+def compose_variant(request: pytest.FixtureRequest, settings, compose_project: ComposeProjectDir) -> Iterator[str]:
+    """Run the test once with standalone Compose v1 and once with the v2 binary, end to end."""
+    from deployments.docker import compose_command
+
+    executable = COMPOSE_V1 if request.param == "v1" else compose_v2_path()
+    settings.COMPOSE_COMMAND = executable
+    compose_project.cli = [executable]
+    compose_command.cache_clear()
+    yield executable
+    compose_command.cache_clear()
 
 
 @pytest.fixture(scope="session")
