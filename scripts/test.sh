@@ -59,4 +59,10 @@ export UPDATER_ENV_FILE=/dev/null
 .venv/bin/ruff format --check .
 .venv/bin/python manage.py check
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
-.venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+.venv/bin/python -m pytest
+# SQLite is the default database: run the Celery e2e tests on it too (web, workers and beat share one file).
+DATABASE_URL="" UPDATER_TEST_SQLITE_PATH="$work/e2e.sqlite3" \
+  .venv/bin/python -m pytest tests/e2e/test_core_loop.py -k "not v2" --durations=5

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from registries.tags.versions import FINAL, PreKey, prerelease_key, read_pep440_tail
 from registries.tags.vocabulary import PRERELEASE_SEGMENT_RE
@@ -32,7 +33,16 @@ _TOKEN_SPLIT_RE = re.compile(r"[._]")
 _PLACEHOLDERS = {1: "N", 2: "X.Y", 3: "X.Y.Z", 4: "W.X.Y.Z"}
 _CALVER_PLACEHOLDERS = {2: "YYYY.M", 3: "YYYY.M.P"}
 YEAR_RANGE = range(2000, 2100)
-_YEARS = frozenset(str(year) for year in YEAR_RANGE)
+
+
+class _NumberTable(dict):
+    """Text → int for version numbers: a dict hit is twice as fast as int(), and most parts are small."""
+
+    def __missing__(self, text: str) -> int:
+        return int(text)  # `007`, `7998`: not stored, so the table stays small
+
+
+_NUMBERS = _NumberTable((str(number), number) for number in range(1000))
 
 
 @dataclass(slots=True)
@@ -77,7 +87,8 @@ def sha_shape(length: int) -> str:
 
 def date_numbers(text: str) -> tuple[int, int, int] | None:
     """`(2024, 1, 15)` for `20240115`, or None if the eight digits are not a date from 2000 to 2099."""
-    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    year, month_day = divmod(int(text), 10000)  # one int() instead of three: dates are on the hot path
+    month, day = divmod(month_day, 100)
     if year in YEAR_RANGE and 1 <= month <= 12 and 1 <= day <= 31:
         return year, month, day
     return None
@@ -89,8 +100,11 @@ def valid_date(text: str) -> bool:
 
 def _time_numbers(text: str) -> tuple[int, int, int] | None:
     """`(10, 30, 0)` for `103000` or `1030`, or None if it is not a time of day."""
-    hour, minute = int(text[:2]), int(text[2:4])
-    second = int(text[4:6]) if len(text) == 6 else 0
+    if len(text) == 6:
+        hour_minute, second = divmod(int(text), 100)
+    else:
+        hour_minute, second = int(text), 0
+    hour, minute = divmod(hour_minute, 100)
     if hour < 24 and minute < 60 and second < 60:
         return hour, minute, second
     return None
@@ -115,18 +129,20 @@ def read_core(segments: list[str], start: int) -> tuple[Reading, int] | None:
     if match is None:
         return None
     v, release_text, glued = match.groups()
-    reading = Reading("version", v, tuple(map(int, release_text.split("."))), v + release_shape(release_text))
+    release, shape = read_release(release_text)
+    reading = Reading("version", v, release, v + shape)
     if glued:
         _read_glued(reading, release_text, glued)
     return reading, 1
 
 
-def release_shape(release_text: str) -> str:
-    """`X.Y.Z` for `1.25.3`, `N` for `16`, `YYYY.M.P` for `2024.1.0` (a year first means calendar)."""
-    count = release_text.count(".") + 1
-    if count > 1 and release_text[:4] in _YEARS and release_text[4:5] == ".":
-        return _CALVER_PLACEHOLDERS.get(count) or "YYYY" + ".N" * (count - 1)
-    return _PLACEHOLDERS.get(count) or ".".join("N" * count)
+def read_release(release_text: str) -> tuple[tuple[int, ...], str]:
+    """`(1, 25, 3)` and `X.Y.Z` for `1.25.3`; `N` for `16`; `YYYY.M.P` for `2024.1.0` (a year first means calendar)."""
+    release = tuple(map(_NUMBERS.__getitem__, release_text.split(".")))
+    count = len(release)
+    if count > 1 and release[0] in YEAR_RANGE and release_text[4:5] == ".":  # four digits, 2000 to 2099
+        return release, _CALVER_PLACEHOLDERS.get(count) or "YYYY" + ".N" * (count - 1)
+    return release, _PLACEHOLDERS.get(count) or ".".join("N" * count)
 
 
 def _read_glued(reading: Reading, release_text: str, glued: str) -> None:
@@ -193,6 +209,37 @@ def read_tail(reading: Reading, tail: list[str]) -> None:
             reading.generic = True
             return
         previous = _read_tail_segment(reading, segment, index, index == last, previous)
+
+
+class VersionTail(NamedTuple):
+    """What follows a plain version's first dash (`rc.1`, `alpine`, `ls132`), read on its own."""
+
+    shape: str  # `-alpine`, `-lsN`; empty for a prerelease alone
+    pre_key: PreKey
+    pre_label: str | None
+    numbers: tuple[int, ...]
+    decorated: bool  # a variant or a revision: the tag is not the bare version
+    has_sha: bool
+    generic: bool
+
+
+def read_version_tail(text: str) -> VersionTail:
+    """Read the tail of `1.2.3-<text>` on its own, as `read_tail` reads it after a version core.
+
+    Valid only after a core without a glued suffix: a glued prerelease (`1.0b1-rc1`) changes the reading.
+    """
+    reading = Reading("version")
+    read_tail(reading, text.split("-"))
+    tail_shape = reading.tail_shape
+    return VersionTail(
+        "".join("-" + piece for piece in tail_shape),
+        reading.pre_key,
+        reading.pre_label,
+        tuple(reading.numbers),
+        bool(tail_shape) or reading.has_variant,
+        reading.has_sha,
+        reading.generic,
+    )
 
 
 def is_variant_word(segment: str) -> bool:

@@ -61,7 +61,7 @@ def rank(
         strategy=policy.strategy,
         chosen=outcome.chosen,
         ranked=outcome.ranked,
-        rejected=dict(sorted(ctx.rejected.items())),
+        rejected=_sorted_by_tag(ctx.rejected),
         reason=outcome.reason,
         needs_push_time=outcome.needs_push_time,
         tracks_digest=False,
@@ -73,6 +73,9 @@ def merge_candidates(candidates: Iterable[Candidate | str]) -> dict[str, datetim
     """Tag → push time. A tag listed twice keeps its latest known push time, whatever the order."""
     times: dict[str, datetime | None] = {}
     for candidate in candidates:
+        if type(candidate) is str:  # a plain tag list, the common case: no time to compare
+            times.setdefault(candidate, None)
+            continue
         if isinstance(candidate, Candidate):
             tag, pushed = candidate.tag, candidate.pushed_at
         else:
@@ -89,19 +92,25 @@ def _screen(ctx: Context) -> tuple[list[Entry], set[str]]:
     """Drop what can never be a candidate; note which commit-hash shapes the repository uses."""
     entries: list[Entry] = []
     sha_shapes: set[str] = set()
-    current = ctx.current.tag
-    for tag in sorted(ctx.times):  # sorted once here keeps the final sort of `rejected` nearly free
+    current, times, rejected = ctx.current.tag, ctx.times, ctx.rejected  # locals: this loop runs per tag
+    for tag in sorted(times):  # sorted once here keeps the final sort of `rejected` nearly free
         if tag == current:
-            ctx.reject(tag, "the current tag")
+            rejected[tag] = "the current tag"
             continue
         info = classify(tag)
-        if info.scheme in NOT_CANDIDATES:
-            ctx.reject(tag, _NOT_A_CANDIDATE[info.scheme].format(note=info.note))
+        scheme = info.scheme
+        if scheme in NOT_CANDIDATES:
+            rejected[tag] = _NOT_A_CANDIDATE[scheme].format(note=info.note)
             continue
-        if info.scheme == GIT_SHA:
+        if scheme == GIT_SHA:
             sha_shapes.add(info.shape)
-        entries.append((tag, info, ctx.times[tag]))
+        entries.append((tag, info, times[tag]))
     return entries, sha_shapes
+
+
+def _sorted_by_tag(rejected: dict[str, str]) -> dict[str, str]:
+    # Sorting the keys alone is faster than sorting (tag, reason) pairs, and tags are unique.
+    return {tag: rejected[tag] for tag in sorted(rejected)}
 
 
 def _read_current(info: TagInfo, sha_shapes: set[str]) -> TagInfo:

@@ -7,17 +7,19 @@ second, push-time pass of `rank`, reuse the work.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from registries.reference import TAG_RE
 from registries.tags.parsing import (
     Reading,
+    VersionTail,
     is_variant_word,
     looks_like_sha,
     read_core,
+    read_release,
     read_tail,
-    release_shape,
+    read_version_tail,
     sha_shape,
     valid_date,
 )
@@ -70,9 +72,10 @@ _ARTIFACT_RULES = (
     (re.compile(r"^sha256-[0-9a-f]{64}(?:\.\w+)?$"), "an artifact attached to an image digest"),
     (re.compile(r"(?:^|-)(?:build)?cache(?:-|$)", re.IGNORECASE), "a build cache"),
 )
-_PLAIN_VERSION_RE = re.compile(r"([vV]?)(\d+(?:\.\d+)*)\Z")
+# A number first, then nothing or anything after a dash: `1.25.3`, `v2`, `1.2.3-rc.1`, `20240115-103000`.
+_LEADING_NUMBER_RE = re.compile(r"([vV]?)(\d+(?:\.\d+)*)(?:-([A-Za-z0-9_.-]*))?\Z")
+_VARIANT_WORDS_RE = re.compile(r"[A-Za-z][A-Za-z0-9.]*(?:-[A-Za-z][A-Za-z0-9.]*)*\Z")
 _MAX_TAG_LENGTH = 128
-_VERSION_WITH_WORDS_RE = re.compile(r"([vV]?)(\d+(?:\.\d+)*)((?:-[A-Za-z][A-Za-z0-9.]*)+)\Z")
 _HEX_RE = re.compile(r"^[0-9a-f]{7,64}$")
 # ISO 8601-like stamps with a `T`, as MinIO writes them: `RELEASE.2024-01-16T16-07-38Z`.
 _ISO_STAMP_RE = re.compile(
@@ -88,19 +91,43 @@ _BUILD_WORDS = frozenset({"build", "b", "run", "ci", "job", "pipeline", "rev", "
 _FLOATING_PREFIX_WORDS = VARIANT_WORDS | PER_BRANCH_WORDS
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TagInfo:
     """What a tag is: its scheme, its shape (candidates must share it) and its order within the shape."""
 
     tag: str
     scheme: str
     shape: str
-    key: tuple | None = None  # order within the shape; None: no order of its own (push time decides)
-    release: tuple[int, ...] = ()
-    prerelease: str | None = None  # the prerelease as written (`rc.1`, `b1`); None for a release
-    coarse: bool = False  # equal keys may still be different builds (a commit hash in the tag)
-    note: str = ""  # why the tag is floating, an artifact or invalid
-    sha_shape: str | None = None  # an all-digit tag that may be a commit hash: the hash shape it would have
+    key: tuple | None  # order within the shape; None: no order of its own (push time decides)
+    release: tuple[int, ...]
+    prerelease: str | None  # the prerelease as written (`rc.1`, `b1`); None for a release
+    coarse: bool  # equal keys may still be different builds (a commit hash in the tag)
+    note: str  # why the tag is floating, an artifact or invalid
+    sha_shape: str | None  # an all-digit tag that may be a commit hash: the hash shape it would have
+
+    def __init__(
+        self,
+        tag: str,
+        scheme: str,
+        shape: str,
+        key: tuple | None = None,
+        release: tuple[int, ...] = (),
+        prerelease: str | None = None,
+        coarse: bool = False,
+        note: str = "",
+        sha_shape: str | None = None,
+    ) -> None:
+        # `classify` builds one per tag. The generated frozen __init__ calls object.__setattr__ for each
+        # field; writing the slots through their descriptors does the same in half the time.
+        _set_tag(self, tag)
+        _set_scheme(self, scheme)
+        _set_shape(self, shape)
+        _set_key(self, key)
+        _set_release(self, release)
+        _set_prerelease(self, prerelease)
+        _set_coarse(self, coarse)
+        _set_note(self, note)
+        _set_sha_shape(self, sha_shape)
 
     @property
     def is_prerelease(self) -> bool:
@@ -109,6 +136,11 @@ class TagInfo:
     @property
     def ordered(self) -> bool:
         return self.key is not None
+
+
+_set_tag, _set_scheme, _set_shape, _set_key, _set_release, _set_prerelease, _set_coarse, _set_note, _set_sha_shape = (
+    getattr(TagInfo, field.name).__set__ for field in fields(TagInfo)
+)
 
 
 def is_floating(tag: str) -> bool:
@@ -121,30 +153,45 @@ def classify(tag: str) -> TagInfo:
     """Read one tag. Never raises: anything unreadable is `generic` or `invalid`, with a note why."""
     if not isinstance(tag, str):
         return TagInfo(tag=str(tag), scheme=INVALID, shape="", note="not text")
-    plain = _PLAIN_VERSION_RE.match(tag)  # the common case first; it only matches valid tags
-    if plain and len(tag) <= _MAX_TAG_LENGTH and (plain[1] or "." in tag or len(tag) not in (8, 12, 14)):
-        return _plain_version(tag, plain[1], plain[2])  # (8, 12 or 14 bare digits may be a date)
-    if not TAG_RE.match(tag):
+    leading = _LEADING_NUMBER_RE.match(tag)  # most tags start with a version; such a tag is valid
+    if leading and len(tag) <= _MAX_TAG_LENGTH:
+        v, release_text, tail = leading.groups()
+        if tail is not None:
+            return _number_with_tail(tag, v, release_text, tail)
+        if v or "." in tag or len(tag) not in (8, 12, 14):  # (8, 12 or 14 bare digits may be a date)
+            return _plain_version(tag, v, release_text)
+    elif not TAG_RE.match(tag):
         return TagInfo(tag=tag, scheme=INVALID, shape="", note="must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-    if tag.endswith((".sig", ".att", ".sbom")) or tag.startswith("sha256-") or "cache" in tag.lower():
+    return _classify_special(tag) or _classify_segments(tag)
+
+
+def _classify_special(tag: str) -> TagInfo | None:
+    """Artifacts, ISO 8601 stamps and commit-hash tags: forms that reading piece by piece would get wrong."""
+    if _may_be_artifact(tag):
         artifact = _classify_artifact(tag)
         if artifact is not None:
             return artifact
-    worded = _VERSION_WITH_WORDS_RE.match(tag)
-    if worded:
-        variant = _version_with_variant(tag, worded)
-        if variant is not None:
-            return variant
     if "T" in tag:
         stamp = _classify_iso_stamp(tag)
         if stamp is not None:
             return stamp
-    last = tag.rpartition("-")[2]
-    if len(last) >= 7 and _HEX_RE.match(last):
-        commit = _classify_commit_tags(tag, last)
-        if commit is not None:
-            return commit
-    return _classify_segments(tag)
+    if _ends_with_hex(tag):
+        return _classify_commit_tags(tag, tag.rpartition("-")[2])
+    return None
+
+
+def _may_be_special(text: str) -> bool:
+    """Whether `text`, a tag or its end, shows what `_classify_special` looks for; cheap, and never wrong when False."""
+    return _may_be_artifact(text) or "T" in text or _ends_with_hex(text)
+
+
+def _may_be_artifact(text: str) -> bool:
+    return text.endswith((".sig", ".att", ".sbom")) or text.startswith("sha256-") or "cache" in text.lower()
+
+
+def _ends_with_hex(text: str) -> bool:
+    last = text.rpartition("-")[2]
+    return len(last) >= 7 and _HEX_RE.match(last) is not None
 
 
 def _classify_artifact(tag: str) -> TagInfo | None:
@@ -156,28 +203,68 @@ def _classify_artifact(tag: str) -> TagInfo | None:
 
 def _plain_version(tag: str, v: str, release_text: str) -> TagInfo:
     """The common case without a prefix or suffix (`1.25.3`, `v2`, `18.04`), read without the full parser."""
-    release = tuple(map(int, release_text.split(".")))
-    shape = v + release_shape(release_text)
+    release, shape = read_release(release_text)
+    shape = v + shape
     scheme = _version_scheme(release, shape, False, False, False)
     return TagInfo(tag, scheme, shape, (release, FINAL, ()), release, None, False, "", shape_if_hash_length(tag))
 
 
-def _version_with_variant(tag: str, match: re.Match[str]) -> TagInfo | None:
-    """The next most common case, `1.25.3-alpine`, `3.11.7-slim-bookworm`: a version and variant words.
+def _number_with_tail(tag: str, v: str, release_text: str, tail_text: str) -> TagInfo:
+    """A number, a dash and more: `1.2.3-rc.1`, `1.25.3-alpine`, `0.6.12-ls132`, `20240115-103000`."""
+    version_core = v or not _may_be_date(release_text)
+    if version_core:
+        tail = _ordinary_tail(tail_text)
+        if tail is not None:
+            return _version_with_tail(tag, v, release_text, tail)
+    special = _classify_special(tag)
+    if special is not None:
+        return special
+    if version_core:
+        return _version_with_tail(tag, v, release_text, read_version_tail(tail_text))
+    if tail_text[:1].isalpha():
+        # Variant words after a number that could be a date (`20240115.1030-alpine`): a version, as
+        # `20240115.1030` alone is.
+        variant = _version_with_variant(tag, v, release_text, tail_text)
+        if variant is not None:
+            return variant
+    return _classify_from_core(tag, tag.split("-"), 0)  # its first piece is a number: the core
 
-    Returns None (the full parser decides) when a piece is not plain variant text (`-rc1`, `-ls5`) or
-    the number may be a date.
+
+def _may_be_date(release_text: str) -> bool:
+    # What `read_core` tries as a date: a year alone (`2024-01-15`) or eight digits first (`20240115`).
+    return (len(release_text) == 4 and release_text.isdigit()) or (
+        len(release_text) >= 8 and release_text[:8].isdigit()
+    )
+
+
+@lru_cache(maxsize=8192)
+def _ordinary_tail(tail_text: str) -> VersionTail | None:
+    """The reading of a version's tail, or None when the tag may be an artifact, ISO stamp or commit-hash tag.
+
+    Cached: a repository repeats a few tails (`rc.1`, `alpine`, `ls5`) over many versions, and the tail
+    alone decides whether the special forms need a look (the version before it cannot match them).
     """
-    v, release_text, suffix = match[1], match[2], match[3]
+    return None if _may_be_special(tail_text) else read_version_tail(tail_text)
+
+
+def _version_with_tail(tag: str, v: str, release_text: str, tail: VersionTail) -> TagInfo:
+    """What the full parser reads for a version core with no glued suffix, without splitting the tag again."""
+    if tail.generic:
+        return _generic(tag)
+    release, core_shape = read_release(release_text)
+    core_shape = v + core_shape
+    scheme = _version_scheme(release, core_shape, tail.decorated, tail.pre_key != FINAL, False)
+    key = (release, tail.pre_key, tail.numbers)
+    return TagInfo(tag, scheme, core_shape + tail.shape, key, release, tail.pre_label, tail.has_sha)
+
+
+def _version_with_variant(tag: str, v: str, release_text: str, tail_text: str) -> TagInfo | None:
+    """A version and only variant words (`-alpine`, `-slim-bookworm`), or None for the full parser to decide."""
     if not (v or "." in release_text or len(release_text) not in (8, 12, 14)):
         return None
-    for word in suffix[1:].split("-"):
-        if not is_variant_word(word):
-            return None
-    release = tuple(map(int, release_text.split(".")))
-    core_shape = v + release_shape(release_text)
-    scheme = _version_scheme(release, core_shape, True, False, False)
-    return TagInfo(tag, scheme, core_shape + suffix, (release, FINAL, ()), release)
+    if not _VARIANT_WORDS_RE.match(tail_text) or not all(map(is_variant_word, tail_text.split("-"))):
+        return None
+    return _version_with_tail(tag, v, release_text, read_version_tail(tail_text))
 
 
 def _classify_iso_stamp(tag: str) -> TagInfo | None:
@@ -216,6 +303,11 @@ def _classify_segments(tag: str) -> TagInfo:
     start = _core_index(segments)
     if start is None:
         return _floating(tag)
+    return _classify_from_core(tag, segments, start)
+
+
+def _classify_from_core(tag: str, segments: list[str], start: int) -> TagInfo:
+    """Read the tag from its core, `segments[start]`, on: what comes before it is the prefix."""
     prefix = segments[:start]
     core = read_core(segments, start)
     if core is None:

@@ -60,17 +60,16 @@ class Outcome:
 
 def members_of_shape(ctx: Context, entries: list[Entry]) -> list[Entry]:
     """Keep the candidates with the current tag's shape (plus all-digit hashes next to hex ones)."""
-    current = ctx.current
-    shape = current.shape
+    shape, scheme, rejected = ctx.current.shape, ctx.current.scheme, ctx.rejected  # locals: this loop runs per tag
     members = []
     for entry in entries:
         info = entry[1]
         if info.shape == shape or info.sha_shape == shape:
             members.append(entry)
-        elif info.scheme != current.scheme:
-            ctx.reject(entry[0], f"different scheme: {info.scheme} {info.shape}")
+        elif info.scheme != scheme:
+            rejected[entry[0]] = f"different scheme: {info.scheme} {info.shape}"
         else:
-            ctx.reject(entry[0], f"different shape: {info.shape}")
+            rejected[entry[0]] = f"different shape: {info.shape}"
     return members
 
 
