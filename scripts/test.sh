@@ -60,7 +60,8 @@ export UPDATER_ENV_FILE=/dev/null
 .venv/bin/python manage.py check
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 if [ "$#" -gt 0 ]; then
-  exec .venv/bin/python -m pytest "$@"
+  .venv/bin/python -m pytest "$@"
+  exit 0
 fi
 .venv/bin/python -m pytest
 # SQLite is the default database: run the Celery e2e tests on it too (web, workers and beat share one file).
