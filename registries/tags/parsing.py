@@ -33,16 +33,17 @@ _TOKEN_SPLIT_RE = re.compile(r"[._]")
 _PLACEHOLDERS = {1: "N", 2: "X.Y", 3: "X.Y.Z", 4: "W.X.Y.Z"}
 _CALVER_PLACEHOLDERS = {2: "YYYY.M", 3: "YYYY.M.P"}
 YEAR_RANGE = range(2000, 2100)
+_YEARS = frozenset(str(year) for year in YEAR_RANGE)
 
 
 class _NumberTable(dict):
-    """Text → int for version numbers: a dict hit is twice as fast as int(), and most parts are small."""
+    """Text → int for version numbers: most parts are small, and a dict hit is cheaper than int()."""
 
     def __missing__(self, text: str) -> int:
         return int(text)  # `007`, `7998`: not stored, so the table stays small
 
 
-_NUMBERS = _NumberTable((str(number), number) for number in range(1000))
+_number = _NumberTable((str(number), number) for number in range(1000)).__getitem__
 
 
 @dataclass(slots=True)
@@ -138,9 +139,9 @@ def read_core(segments: list[str], start: int) -> tuple[Reading, int] | None:
 
 def read_release(release_text: str) -> tuple[tuple[int, ...], str]:
     """`(1, 25, 3)` and `X.Y.Z` for `1.25.3`; `N` for `16`; `YYYY.M.P` for `2024.1.0` (a year first means calendar)."""
-    release = tuple(map(_NUMBERS.__getitem__, release_text.split(".")))
+    release = tuple(map(_number, release_text.split(".")))
     count = len(release)
-    if count > 1 and release[0] in YEAR_RANGE and release_text[4:5] == ".":  # four digits, 2000 to 2099
+    if release_text[4:5] == "." and release_text[:4] in _YEARS:
         return release, _CALVER_PLACEHOLDERS.get(count) or "YYYY" + ".N" * (count - 1)
     return release, _PLACEHOLDERS.get(count) or ".".join("N" * count)
 
@@ -250,19 +251,23 @@ def is_variant_word(segment: str) -> bool:
 @lru_cache(maxsize=8192)
 def _segment_kind(segment: str) -> tuple:
     """What one tail piece is on its own; cached because `alpine`, `slim`, `bookworm` recur in every tag."""
+    if segment[:1].isdigit():
+        # Prerelease words, revisions (`ls5`, `r20`) and `gabc1234` start with a letter: no need to try them
+        # on the numbers and hashes that make most pieces never seen before.
+        if segment.isdigit():
+            return ("number", int(segment))
+        if looks_like_sha(segment):
+            return ("sha",)
+        return ("data", _DIGITS_RE.sub("N", segment), tuple(map(int, _DIGITS_RE.findall(segment))))
     prerelease = PRERELEASE_SEGMENT_RE.match(segment)
     if prerelease:
         number = prerelease["num"] or prerelease["short_num"]
         return ("pre", prerelease_key(prerelease["word"] or prerelease["short"], int(number or 0)), bool(number))
-    if segment.isdigit():
-        return ("number", int(segment))
     revision = _REVISION_RE.match(segment)
     if revision:
         return ("revision", revision["kind"] + "N", int(revision["num"]))
     if looks_like_sha(segment) or _GIT_DESCRIBE_SHA_RE.match(segment):
         return ("sha",)
-    if segment[:1].isdigit():
-        return ("data", _DIGITS_RE.sub("N", segment), tuple(map(int, _DIGITS_RE.findall(segment))))
     return ("word",)
 
 
@@ -273,7 +278,7 @@ def _read_tail_segment(reading: Reading, segment: str, index: int, is_last: bool
         reading.pre_label = segment
         return "pre-numbered" if kind[2] else "pre"
     if kind[0] == "number":
-        return _read_number_segment(reading, segment, index, previous)
+        return _read_number_segment(reading, segment, kind[1], index, previous)
     if kind[0] == "revision" and is_last:
         reading.numbers.append(kind[2])
         reading.tail_shape.append(kind[1])
@@ -305,7 +310,7 @@ def _read_embedded_prerelease(reading: Reading, segment: str) -> None:
             return
 
 
-def _read_number_segment(reading: Reading, segment: str, index: int, previous: str) -> str:
+def _read_number_segment(reading: Reading, segment: str, number: int, index: int, previous: str) -> str:
     if previous == "word":
         # A number after a word belongs to it: `debian-11`, `windowsservercore-1809` are variants.
         reading.tail_shape[-1] += "-" + segment
@@ -313,10 +318,10 @@ def _read_number_segment(reading: Reading, segment: str, index: int, previous: s
     if previous == "pre":
         # `-beta-2`: the number of the prerelease just read.
         rank, _, stable, dev = reading.pre_key
-        reading.pre_key = (rank, int(segment), stable, dev)
+        reading.pre_key = (rank, number, stable, dev)
         reading.pre_label = f"{reading.pre_label}-{segment}"
         return "pre-numbered"
-    reading.numbers.append(int(segment))
+    reading.numbers.append(number)
     # Right after the core it is the image's own revision (`1.2.3-1`, Debian style), which grows.
     reading.tail_shape.append("N")
     return "revision" if index == 0 else "data"

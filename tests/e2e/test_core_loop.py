@@ -125,6 +125,8 @@ def test_push_update_rollback_and_broken_image(auth_registry, compose_project, c
         assert service.runs.filter(to_tag="1.2.0").count() == 1
     assert "Traceback" not in log_text(data_dir, "worker"), log_text(data_dir, "worker")[-3000:]
     assert auth_registry.password not in log_text(data_dir, "worker")
+    assert not DeploymentRun.objects.filter(log__contains=auth_registry.password).exists()
+    assert not DeploymentRun.objects.filter(error__contains=auth_registry.password).exists()
 
 
 def test_latest_tag_updates_when_its_digest_changes(registry, compose_project, test_images, tmp_path):
