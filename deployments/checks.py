@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from deployments.discovery import discover_services
 from deployments.dispatch import enqueue_deploy
-from deployments.engine.request import DeployConflict, deployment_request
+from deployments.engine.request import DeployConflict, DeployRequestError, deployment_request
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
 from deployments.policy import service_policy
 from registries.client import RegistryClient, RegistryError, RegistryNotFound
@@ -256,6 +256,9 @@ def _maybe_deploy(outcome: ServiceOutcome, cycle: CheckCycle) -> None:
             enqueue_deploy(run.pk)
     except DeployConflict as exc:
         outcome.action = str(exc)
+        return
+    except DeployRequestError as exc:  # e.g. a tag the ranking let through but the OCI grammar refuses
+        outcome.error = str(exc)
         return
     cycle.deploys_queued += 1
     outcome.action = f"queued run {run.pk}: deploy {outcome.available_tag}"

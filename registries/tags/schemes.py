@@ -154,12 +154,13 @@ def classify(tag: str) -> TagInfo:
     if not isinstance(tag, str):
         return TagInfo(tag=str(tag), scheme=INVALID, shape="", note="not text")
     # Most tags start with a number, and the pattern for that only matches valid tags: they skip TAG_RE.
-    leading = _LEADING_NUMBER_RE.match(tag)
+    # (`\d` also matches other scripts' digits, which TAG_RE refuses: hence isascii.)
+    leading = _LEADING_NUMBER_RE.match(tag) if tag.isascii() else None
     if leading and len(tag) <= _MAX_TAG_LENGTH:
         v, release_text, tail = leading.groups()
         if tail is None and (v or "." in tag or len(tag) not in (8, 12, 14)):  # (8, 12 or 14 digits: a date?)
             return _plain_version(tag, v, release_text)
-        if tail is not None and tag.isascii():  # (`\d` also matches other scripts' digits, which TAG_RE refuses)
+        if tail is not None:
             return _number_with_tail(tag, v, release_text, tail)
     if not TAG_RE.match(tag):
         return TagInfo(tag, INVALID, "", note="must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from registries.tags import PUSH_TIME_FETCH_LIMIT, Candidate, Decision, TagPolicy, rank
+from registries.tags import PUSH_TIME_FETCH_LIMIT, Candidate, Decision, TagPolicy, classify, rank
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -310,3 +310,10 @@ def test_rejected_is_sorted_by_tag_for_stable_output() -> None:
 def test_decision_is_a_plain_dataclass_the_core_loop_can_build() -> None:
     decision = Decision("a", "floating", None, [], {}, "r", [], True)
     assert decision.to_dict()["tracks_digest"] is True
+
+
+@pytest.mark.parametrize("tag", ["\u0661\u0662\u0663", "1.2.\u0663", "v\u0661.2.3", "\u0661\u0662\u0663-alpine"])
+def test_tags_with_non_ascii_digits_are_invalid_and_never_chosen(tag: str) -> None:
+    assert classify(tag).scheme == "invalid"
+    assert rank("122", [tag]).chosen is None
+    assert rank("1.2.2", [tag]).chosen is None
