@@ -49,6 +49,7 @@ if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(); fi
 "${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
 "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w \
   -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" start >/dev/null
+"$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres updater
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/updater"
 
 export UPDATER_SECRET_KEY="test-secret-key-not-for-production-0123456789abcdef"
