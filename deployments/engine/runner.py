@@ -112,12 +112,7 @@ class Pipeline:
         containers = docker.list_compose_containers(self.target.project, self.service.name)
         running = [c for c in containers if c.status == "running"]
         from_image_id = running[0].image_id if running else self.service.current_image_id
-        self.ctx.save(
-            from_image_id=from_image_id,
-            from_container_ids=[c.id for c in containers],
-            from_tag=self.service.current_tag,
-            from_digest=self.service.current_digest,
-        )
+        self.ctx.save(from_image_id=from_image_id, from_container_ids=[c.id for c in containers])
 
     def edit(self) -> None:
         edit = compose_file.plan_tag_change(
