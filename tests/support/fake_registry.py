@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.support.http_server import serve_in_thread
 
 TLS_HANDSHAKE = 0x16  # first byte of a TLS ClientHello: the client's https probe
 
@@ -146,17 +148,9 @@ def _handler_for(fake: FakeRegistry) -> type[BaseHTTPRequestHandler]:
 def run_fake_registry(address: str = "127.0.0.1") -> Iterator[FakeRegistry]:
     """Serve a `FakeRegistry` on a free port of `address` (any 127.0.0.0/8 address works on Linux)."""
     fake = FakeRegistry(address)
-    httpd = ThreadingHTTPServer((address, 0), _handler_for(fake))
-    httpd.daemon_threads = True
-    fake.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name=f"fake-registry-{fake.port}", daemon=True)
-    thread.start()
-    try:
+    with serve_in_thread(address, _handler_for(fake), "fake-registry") as port:
+        fake.port = port
         yield fake
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+from tests.support.http_server import serve_in_thread
 
 PUBLIC_PREFIX = "public/"
 
@@ -181,14 +183,6 @@ def _handler_for(server: TokenServer) -> type[BaseHTTPRequestHandler]:
 def run_token_server(directory: Path, users: dict[str, str], **options: object) -> Iterator[TokenServer]:
     """Start a `TokenServer` on a free 127.0.0.1 port in a thread; shut it down on exit."""
     server = TokenServer(directory=directory, users=users, **options)  # type: ignore[arg-type]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(server))
-    httpd.daemon_threads = True
-    server.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), name="token-server", daemon=True)
-    thread.start()
-    try:
+    with serve_in_thread("127.0.0.1", _handler_for(server), "token-server") as port:
+        server.port = port
         yield server
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
