@@ -19,6 +19,7 @@ from django.utils import timezone
 from deployments.discovery import discover_services
 from deployments.dispatch import enqueue_deploy
 from deployments.engine.request import DeployConflict, DeployRequestError, deployment_request
+from deployments.events import EventKind, emit
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
 from deployments.policy import service_policy
 from registries.client import RegistryClient, RegistryError, RegistryNotFound
@@ -110,6 +111,7 @@ def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple
     cycle.state = CheckCycle.State.SUCCEEDED
     cycle.finished_at = timezone.now()
     cycle.save()
+    emit(EventKind.CHECK_FINISHED, cycle_id=cycle.pk, updates_found=cycle.updates_found, errors=len(cycle.errors))
     return cycle, outcomes
 
 
@@ -205,14 +207,19 @@ def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPoli
 
 
 def _save_outcome(outcome: ServiceOutcome) -> None:
-    Service.objects.filter(pk=outcome.service.pk).update(
+    service = outcome.service
+    # Only a changed result is news; "last checked" itself is announced once per cycle (CHECK_FINISHED).
+    result_before = (service.last_check_error, service.available_tag, service.available_digest)
+    Service.objects.filter(pk=service.pk).update(
         last_checked_at=timezone.now(),
         last_check_error=outcome.error,
         available_tag=outcome.available_tag,
         available_digest=outcome.available_digest,
         check_explanation=outcome.explanation,
     )
-    outcome.service.refresh_from_db()
+    service.refresh_from_db()
+    if result_before != (service.last_check_error, service.available_tag, service.available_digest):
+        emit(EventKind.SERVICE_CHANGED, service_id=service.pk)
 
 
 def _deploy_blocker(outcome: ServiceOutcome) -> str | None:
@@ -244,6 +251,15 @@ def _maybe_deploy(outcome: ServiceOutcome, cycle: CheckCycle) -> None:
     blocker = _deploy_blocker(outcome)
     if blocker:
         outcome.action = f"update available, not deployed: {blocker}"
+        if outcome.update_mode != UpdateMode.AUTO:
+            emit(
+                EventKind.UPDATE_AVAILABLE,
+                service_id=outcome.service.pk,
+                current_tag=outcome.service.current_tag,
+                available_tag=outcome.available_tag,
+                available_digest=outcome.available_digest,
+                update_mode=outcome.update_mode,
+            )
         return
     try:
         with transaction.atomic():

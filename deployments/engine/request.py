@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from deployments.events import EventKind, emit
 from deployments.models import DeploymentRun, Revision, Service
 from registries.reference import InvalidReference, validate_tag
 
@@ -58,6 +59,8 @@ def deployment_request(
             ).update(active_run=run, deploy_generation=generation + 1)
             if not claimed:
                 raise DeployConflict(f"{service}: a deploy is already in progress")
+            emit(EventKind.RUN_CHANGED, service_id=service.pk, run_id=run.pk, state=run.state)
+            emit(EventKind.SERVICE_CHANGED, service_id=service.pk, run_id=run.pk)
     except IntegrityError:
         raise DeployConflict(f"{service}: a deploy is already in progress") from None
     service.active_run = run

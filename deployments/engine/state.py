@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.docker import redact
+from deployments.events import EventKind, emit
 from deployments.models import DeploymentRun, Service
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class RunContext:
         """Move the run from its current state to `to_state`, or raise `StaleRun`."""
         self._write(state=to_state, **fields)
         self.run.state = to_state
+        if to_state == State.EDITING:
+            emit(EventKind.DEPLOY_STARTED, service_id=self.run.service_id, run_id=self.run.pk, **run_facts(self.run))
+        emit(EventKind.RUN_CHANGED, service_id=self.run.service_id, run_id=self.run.pk, state=to_state)
 
     def save(self, **fields: object) -> None:
         """Persist fields (and the log) without changing state."""
@@ -82,6 +86,43 @@ def finish(ctx: RunContext, final_state: str, *, service_fields: dict | None = N
         ).update(active_run=None, **(service_fields or {}))
         if not updated:
             raise StaleRun(f"service {ctx.run.service_id} is no longer held by run {ctx.run.pk}")
+        _emit_outcome(ctx.run, service_fields or {})
+
+
+def run_facts(run: DeploymentRun) -> dict[str, object]:
+    """What subscribers need to describe a run without loading it (no secrets, JSON-safe)."""
+    return {
+        "trigger": run.trigger,
+        "from_tag": run.from_tag,
+        "to_tag": run.to_tag,
+        "to_digest": run.to_digest,
+        "state": run.state,
+    }
+
+
+def _emit_outcome(run: DeploymentRun, service_fields: dict) -> None:
+    facts = run_facts(run)
+    if run.state == State.SUCCEEDED:
+        kind = EventKind.ROLLED_BACK if run.trigger == DeploymentRun.Trigger.ROLLBACK else EventKind.DEPLOY_SUCCEEDED
+        emit(kind, service_id=run.service_id, run_id=run.pk, **facts)
+    elif run.state == State.FAILED:
+        emit(
+            EventKind.DEPLOY_FAILED,
+            service_id=run.service_id,
+            run_id=run.pk,
+            error=run.error,
+            failed_state=run.failed_state,
+            restored=run.restored,
+            **facts,
+        )
+    if service_fields.get("automation_paused"):
+        emit(
+            EventKind.AUTOMATION_PAUSED,
+            service_id=run.service_id,
+            run_id=run.pk,
+            reason=service_fields["automation_paused"],
+        )
+    emit(EventKind.SERVICE_CHANGED, service_id=run.service_id, run_id=run.pk)
 
 
 def take_over(run: DeploymentRun) -> DeploymentRun:
