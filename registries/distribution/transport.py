@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import random
 import re
+import socket
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +21,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from registries.distribution.errors import RegistryProtocolError, RegistryRateLimited, RegistryUnavailable
+from registries.distribution.errors import (
+    RegistryConnectTimeout,
+    RegistryDNSError,
+    RegistryProtocolError,
+    RegistryRateLimited,
+    RegistryTLSError,
+    RegistryUnavailable,
+    parse_rate_limit,
+)
 from registries.distribution.schemes import KNOWN_SCHEMES
 
 logger = logging.getLogger(__name__)
@@ -71,9 +80,12 @@ class Transport:
         backoff: float,
         max_retry_after: float,
         session: requests.Session | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.host = host
         self.insecure = insecure
+        self.ca_file = ca_file
+        self.rate_limit: tuple[int, int | None, int | None] | None = None
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -107,15 +119,22 @@ class Transport:
             try:
                 response = self._send_once(method, target, params, headers or {}, auth, max_body)
             except requests.exceptions.SSLError as exc:  # a certificate problem does not heal by retrying
-                raise RegistryUnavailable(f"TLS error talking to {self.host}: {_reason(exc)}", host=self.host) from None
+                raise RegistryTLSError(
+                    f"TLS error talking to {self.host}: {_reason(exc)} (a private CA? paste it into the "
+                    "registry's CA certificate field)",
+                    host=self.host,
+                ) from None
             except _TRANSIENT_ERRORS as exc:
-                if attempt == self.retries:
-                    raise RegistryUnavailable(
-                        f"{self.host} unreachable after {attempt + 1} attempts: {_reason(exc)}", host=self.host
+                if _host_not_found(exc):  # NXDOMAIN does not heal in a few seconds
+                    raise RegistryDNSError(
+                        f"{self.host}: the host name does not resolve (DNS); check its spelling", host=self.host
                     ) from None
+                if attempt == self.retries:
+                    raise self._unreachable(exc, attempt + 1) from None
             except requests.RequestException as exc:  # an unusable URL or header, say in a redirect
                 raise RegistryProtocolError(f"{self.host}: {type(exc).__name__}", host=self.host) from None
             else:
+                self.rate_limit = parse_rate_limit(response.headers) or self.rate_limit
                 if not _retryable(response.status) or attempt == self.retries:
                     return replace(response, attempts=attempt + 1)
                 delay = response.retry_after
@@ -138,6 +157,18 @@ class Transport:
         if self.scheme is None or _origin(url) != _origin(f"{self.scheme}://{self.host}/"):
             raise RegistryProtocolError(f"{self.host}: refusing cross-origin pagination link", host=self.host)
         return url
+
+    def _unreachable(self, exc: Exception, attempts: int) -> RegistryUnavailable:
+        tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return RegistryConnectTimeout(
+                f"{self.host}: connect timeout ({self.timeout:g} s, {tries}): a firewall, a wrong port, "
+                "or the host is down",
+                host=self.host,
+            )
+        if _caused_by(exc, (socket.gaierror,)):
+            return RegistryDNSError(f"{self.host}: DNS lookup failed {tries}: {_reason(exc)}", host=self.host)
+        return RegistryUnavailable(f"{self.host} unreachable {tries}: {_reason(exc)}", host=self.host)
 
     def _give_up_waiting(self, response: Response, delay: float) -> NoReturn:
         message = f"{self.host} asks to retry after {delay:.0f} s (more than {self.max_retry_after:.0f} s)"
@@ -231,7 +262,7 @@ class Transport:
                 timeout=self.timeout,
                 allow_redirects=False,
                 stream=True,
-                verify=not self.insecure,
+                verify=False if self.insecure else (self.ca_file or True),
             )
         except ValueError:  # requests pre-parses a redirect's Location even with allow_redirects=False
             raise RegistryProtocolError(
@@ -257,6 +288,26 @@ class Transport:
                 raise RegistryProtocolError(f"{self.host}: response larger than {limit} bytes", host=self.host)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of `types` in `exc`'s chain (urllib3 nests the socket error a few levels deep)."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, types):
+            return current
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
+    return None
+
+
+def _host_not_found(exc: BaseException) -> bool:
+    error = _caused_by(exc, (socket.gaierror,))
+    return isinstance(error, socket.gaierror) and error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
 
 
 def _retryable(status: int) -> bool:
