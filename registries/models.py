@@ -16,16 +16,41 @@ class Registry(models.Model):
     """
 
     class Provider(models.TextChoices):
-        GENERIC = "generic", "Generic OCI registry"
+        GENERIC = "generic", "Generic OCI registry (GHCR, Quay, GitLab, self-hosted…)"
+        DOCKERHUB = "dockerhub", "Docker Hub"
+        ECR = "ecr", "AWS ECR"
+        ACR = "acr", "Azure ACR"
+        GCP = "gcp", "Google Artifact Registry / GCR"
+        HARBOR = "harbor", "Harbor"
+        SWR = "swr", "Huawei Cloud SWR"
+        DOCR = "docr", "DigitalOcean DOCR"
 
     host = models.CharField(
         max_length=255, unique=True, help_text="Registry host as it appears in image references, e.g. ghcr.io"
     )
     provider = models.CharField(max_length=32, choices=Provider.choices, default=Provider.GENERIC)
-    username = models.CharField(max_length=255, blank=True)
+    endpoint = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Where the registry API is served, if not at the host (a mirror or proxy): host[:port].",
+    )
+    username = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="User, robot account, access key ID or client ID, depending on the provider.",
+    )
     secret_encrypted = models.TextField(blank=True, editable=False)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Provider settings that are not secret (region, role, tenant…)."
+    )
+    ca_certificate = models.TextField(
+        blank=True, help_text="PEM certificate of a private CA to trust for this registry, besides the system's."
+    )
     insecure = models.BooleanField(
         default=False, help_text="Allow plain HTTP (loopback registries are always allowed, as in Docker)."
+    )
+    managed_by_env = models.BooleanField(
+        default=False, editable=False, help_text="Imported from .updater.env at start-up; edit it there."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

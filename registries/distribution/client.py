@@ -104,8 +104,11 @@ class RegistryClient:
         """Check that the host speaks the Distribution API and that the credentials are accepted."""
         self._call("GET", "/v2/", scope="", what="API root")
 
-    def list_tags(self, repository: str) -> list[str]:
-        """All tags of a repository, following pagination; in registry order, unvalidated."""
+    def list_tags(self, repository: str, *, on_page: Callable[[dict], None] | None = None) -> list[str]:
+        """All tags of a repository, following pagination; in registry order, unvalidated.
+
+        `on_page` sees each page's whole JSON object (GCR adds a `manifest` map with upload times).
+        """
         scope = _pull_scope(repository)
         path = f"/v2/{repository}/tags/list"
         target, params = path, {"n": str(self.page_size)}
@@ -113,7 +116,7 @@ class RegistryClient:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = self._tags_call(target, params, scope, repository)
-            page = self._tags_page(response)
+            page = self._tags_page(response, on_page)
             new = [tag for tag in page if tag not in seen]
             seen.update(new)
             tags.extend(new)
@@ -235,8 +238,11 @@ class RegistryClient:
         # distribution 3.1 configured with tags.maxtags below our `n`: without `n` it sends everything.
         return self._call("GET", target, scope=scope, what=what)
 
-    def _tags_page(self, response: Response) -> list[str]:
-        tags = json_object(response.body, "tag list", host=self.host).get("tags")
+    def _tags_page(self, response: Response, on_page: Callable[[dict], None] | None = None) -> list[str]:
+        body = json_object(response.body, "tag list", host=self.host)
+        if on_page is not None:
+            on_page(body)
+        tags = body.get("tags")
         if tags is None:  # distribution answers `"tags": null` for a repository whose tags were all deleted
             return []
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):

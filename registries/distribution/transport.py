@@ -109,6 +109,7 @@ class Transport:
         headers: dict[str, str] | None = None,
         auth: str | None,
         max_body: int = MAX_BODY,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         """Send, retrying 429/5xx and connection errors with jittered backoff or the server's Retry-After.
 
@@ -117,7 +118,7 @@ class Transport:
         for attempt in range(self.retries + 1):
             delay: float | None = None
             try:
-                response = self._send_once(method, target, params, headers or {}, auth, max_body)
+                response = self._send_once(method, target, params, headers or {}, auth, max_body, data)
             except requests.exceptions.SSLError as exc:  # a certificate problem does not heal by retrying
                 raise RegistryTLSError(
                     f"TLS error talking to {self.host}: {_reason(exc)} (a private CA? paste it into the "
@@ -188,9 +189,10 @@ class Transport:
         headers: dict[str, str],
         auth: str | None,
         max_body: int,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         if not target.startswith("/"):
-            return self._follow(method, target, params, headers, auth, max_body)
+            return self._follow(method, target, params, headers, auth, max_body, data)
         if self.scheme is None:
             self.scheme = KNOWN_SCHEMES.get(self.host)
         if self.scheme is not None:
@@ -230,16 +232,17 @@ class Transport:
         headers: dict[str, str],
         auth: str | None,
         max_body: int,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         """One request plus its redirects; Authorization only ever goes to the origin it was meant for."""
         origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._request(method, url, params, headers, auth if _origin(url) == origin else None)
+            response = self._request(method, url, params, headers, auth if _origin(url) == origin else None, data)
             with response:
                 # Without the query: pre-signed storage URLs carry their signature there.
                 logger.debug("%s %s -> %s", method, response.url.split("?")[0], response.status_code)
                 if response.is_redirect:
-                    url, params = self.join(response.url, response.headers["Location"]), None
+                    url, params, data = self.join(response.url, response.headers["Location"]), None, None
                     method = "GET" if response.status_code == 303 and method != "HEAD" else method
                     continue
                 body = b"" if method == "HEAD" else self._read_body(response, max_body)
@@ -247,7 +250,13 @@ class Transport:
         raise RegistryProtocolError(f"{self.host}: more than {MAX_REDIRECTS} redirects", host=self.host)
 
     def _request(
-        self, method: str, url: str, params: dict[str, str] | None, headers: dict[str, str], auth: str | None
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+        auth: str | None,
+        data: bytes | dict[str, str] | None = None,
     ) -> requests.Response:
         """Exactly one HTTP request (counted), never following redirects itself."""
         self._check_url_allowed(url)
@@ -258,6 +267,7 @@ class Transport:
                 url,
                 params=params,
                 headers=headers,
+                data=data,
                 auth=HeaderAuth(auth),
                 timeout=self.timeout,
                 allow_redirects=False,
