@@ -65,7 +65,7 @@ class DocrProvider(Provider):
                         listing.digests[item["tag"]] = item["manifest_digest"]
             links = body.get("links", {}) if isinstance(body, dict) else {}
             pages = links.get("pages", {}) if isinstance(links, dict) else {}
-            if len(items) < PAGE or not (isinstance(pages, dict) and pages.get("next")):
+            if not items or not (isinstance(pages, dict) and pages.get("next")):
                 break
         listing.request_count = self.request_count
         return listing
