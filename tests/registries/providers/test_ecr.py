@@ -102,7 +102,6 @@ def test_a_token_the_registry_refuses_mid_run_is_renewed_not_a_401(ecr):
 
 
 def test_role_arn_is_assumed_through_sts(ecr, moto_server):
-    _, _, registry = ecr
     role_account = "210987654321"
     Registry.objects.filter(host=HOST).update(
         options={"api_url": moto_server, "role_arn": f"arn:aws:iam::{role_account}:role/updater-ecr-read"}
@@ -126,7 +125,7 @@ def test_no_credentials_anywhere_says_where_they_are_looked_for(ecr, monkeypatch
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    with pytest.raises(RegistryBadCredentials, match="no credentials found.*AWS_ROLE_ARN"):
+    with pytest.raises(RegistryBadCredentials, match=r"no credentials found.*AWS_ROLE_ARN"):
         registry_docker_auth(HOST)
 
 
