@@ -17,6 +17,7 @@ from registries.distribution.errors import (
     RegistryBadCredentials,
     RegistryPermissionDenied,
     RegistryProtocolError,
+    RegistryTokenExpired,
     json_object,
     raise_for_status,
 )
@@ -144,8 +145,15 @@ class RegistryAuth:
             if self.has_credentials
             else "401, this registry needs credentials: add them under Registries in the admin"
         )
-        return RegistryBadCredentials(
-            f"authentication failed for {self.host} ({who}): {reason}", host=self.host, status=status
+        # A provider may know why its credentials get refused (a pasted token that expires, say).
+        hint = getattr(self._source, "refused_hint", "") if self.has_credentials else ""
+        error = (
+            RegistryTokenExpired if getattr(self._source, "refused_means_expired", False) else RegistryBadCredentials
+        )
+        return error(
+            f"authentication failed for {self.host} ({who}): {reason}{f'; {hint}' if hint else ''}",
+            host=self.host,
+            status=status,
         )
 
     @property

@@ -102,6 +102,8 @@ class Provider:
 
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""
+    refused_hint: str = ""  # appended when the registry refuses these credentials
+    refused_means_expired: bool = False  # a refusal is best explained as an expired token
     credential_help: ClassVar[str] = "Password or token"
 
     def __init__(self, config: RegistryConfig) -> None:
@@ -248,6 +250,8 @@ class ProviderCredentials:
     def __init__(self, provider: Provider, *, fresh_for: float = 0.0) -> None:
         self.provider = provider
         self.display_user = provider.display_user
+        self.refused_hint = provider.refused_hint
+        self.refused_means_expired = provider.refused_means_expired
         self._fresh_for = fresh_for
         self._key = f"registry:{provider.config.fingerprint}"
 

@@ -25,6 +25,7 @@ class DocrProvider(Provider):
     name = "docr"
     label = "DigitalOcean DOCR"
     credential_help = "DigitalOcean API token"
+    refused_hint = "the API token is wrong, revoked or expired (doctl's registry tokens last 30 days by default)"
 
     @property
     def display_user(self) -> str:

@@ -35,6 +35,16 @@ class GcpProvider(Provider):
         return self.config.secret.lstrip().startswith("{")
 
     @property
+    def refused_means_expired(self) -> bool:  # type: ignore[override]
+        return bool(self.config.secret) and not self.uses_key_file
+
+    @property
+    def refused_hint(self) -> str:  # type: ignore[override]
+        if self.uses_key_file:
+            return "check the service account's role (artifactregistry.reader or storage.objectViewer)"
+        return "token expired? pasted access tokens last about an hour: store a service-account JSON key instead"
+
+    @property
     def display_user(self) -> str:
         if self.uses_key_file:
             return f"service account {self._key_info().get('client_email', '?')}"

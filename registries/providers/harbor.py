@@ -26,6 +26,7 @@ class HarborProvider(Provider):
     name = "harbor"
     label = "Harbor"
     credential_help = "Password or robot account secret"
+    refused_hint = "robot accounts are named robot$<project>+<name>; a disabled or expired robot is refused too"
 
     @property
     def api_url(self) -> str:

@@ -186,8 +186,8 @@ class AcrEmulator:
 class GoogleEmulator:
     """Google's OAuth token endpoint (JWT bearer grant, RS256 signature checked) and Artifact Registry REST."""
 
-    def __init__(self, fake: FakeRegistry) -> None:
-        self.fake = fake
+    def __init__(self, fake: FakeRegistry, running: RunningRegistry | None = None) -> None:
+        self.fake, self.running = fake, running
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.tokens: set[str] = set()
         self.lifetime = 3600
@@ -242,6 +242,8 @@ class GoogleEmulator:
             return FakeResponse(400, {"error": "invalid_scope"})
         token = f"ya29.emulated-{secrets.token_hex(12)}"
         self.tokens.add(token)
+        if self.running is not None and self.running.token_server is not None:
+            self.running.token_server.users["oauth2accesstoken"] = token  # the registry accepts the new token
         return FakeResponse(200, {"access_token": token, "expires_in": self.lifetime, "token_type": "Bearer"})
 
 
