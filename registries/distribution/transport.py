@@ -11,6 +11,7 @@ import logging
 import random
 import re
 import socket
+import ssl
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -200,6 +201,8 @@ class Transport:
         try:
             response = self._follow(method, f"https://{self.host}{target}", params, headers, auth, max_body)
         except (requests.ConnectionError, requests.Timeout) as exc:  # incl. SSLError: plain HTTP answering TLS
+            if _caused_by(exc, (ssl.SSLCertVerificationError,)):
+                raise  # it speaks TLS with a certificate we do not trust: never downgrade to plain HTTP
             logger.debug("https to %s failed (%s), trying plain http", self.host, _reason(exc))
             response = self._follow(method, f"http://{self.host}{target}", params, headers, auth, max_body)
             self.scheme = "http"

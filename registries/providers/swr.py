@@ -71,8 +71,13 @@ class SwrProvider(Provider):
                 "order_type": "desc",
             }
             url = f"{self.api_url}{path}?{urlencode(params)}"
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             body, _ = self.call_api(
-                "GET", url, headers=self._signed_headers("GET", url), what=f"SWR tags of {repository}"
+                "GET",
+                url,
+                headers={"X-Sdk-Date": stamp},
+                auth=self._signature("GET", url, stamp),
+                what=f"SWR tags of {repository}",
             )
             if not isinstance(body, list):
                 raise RegistryProtocolError("SWR API: the tag list is not a list", host=self.config.host)
@@ -87,12 +92,10 @@ class SwrProvider(Provider):
         listing.request_count = self.request_count
         return listing
 
-    def _signed_headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        authorization = sign_request(
-            method, url, {"X-Sdk-Date": stamp}, body, access_key=self.config.username, secret_key=self.config.secret
+    def _signature(self, method: str, url: str, stamp: str) -> str:
+        return sign_request(
+            method, url, {"X-Sdk-Date": stamp}, b"", access_key=self.config.username, secret_key=self.config.secret
         )
-        return {"X-Sdk-Date": stamp, "Authorization": authorization}
 
 
 def login_key(access_key: str, secret_key: str) -> str:
