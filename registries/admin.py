@@ -40,8 +40,8 @@ PROVIDER_HELP = {
 }
 
 
-class RegistryForm(forms.ModelForm):
-    """The secret is write-only: never rendered back, kept when left blank."""
+class RegistryFormBase(forms.ModelForm):
+    """The secret is write-only: never rendered back, kept when left blank. Option fields: see `RegistryForm`."""
 
     secret = forms.CharField(
         required=False,
@@ -57,12 +57,12 @@ class RegistryForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["provider"].help_text = " ".join(f"{name}: {text}" for name, text in PROVIDER_HELP.items())
-        self.fields["provider"].required = False
-        for name, label, help_text, _ in OPTION_FIELDS:
-            self.fields[name] = forms.CharField(
-                required=False, label=label, help_text=help_text, initial=(self.instance.options or {}).get(name, "")
-            )
+        if "provider" in self.fields:  # absent on the read-only page of a registry from the environment
+            self.fields["provider"].help_text = " ".join(f"{name}: {text}" for name, text in PROVIDER_HELP.items())
+            self.fields["provider"].required = False
+        for name, *_ in OPTION_FIELDS:
+            if name in self.fields:
+                self.fields[name].initial = (self.instance.options or {}).get(name, "")
 
     def clean(self) -> dict:
         data = super().clean() or {}
@@ -98,6 +98,17 @@ class RegistryForm(forms.ModelForm):
         if commit:
             registry.save()
         return registry
+
+
+# The option fields are declared on the class (the admin checks fieldsets against declared fields).
+RegistryForm = type(
+    "RegistryForm",
+    (RegistryFormBase,),
+    {
+        name: forms.CharField(required=False, label=label, help_text=help_text)
+        for name, label, help_text, _ in OPTION_FIELDS
+    },
+)
 
 
 def provider_options(provider: str) -> set[str]:

@@ -172,6 +172,9 @@ class RegistryAuth:
         """Without our secrets even if a registry echoes them back; then short and printable."""
         for secret in sorted({*self._secrets, *(token.value for token in self._tokens.values())}, key=len)[::-1]:
             text = text.replace(secret, "***")
+        source_redact = getattr(self._source, "redact", None)  # a provider knows its stored and issued secrets
+        if source_redact is not None:
+            text = source_redact(text)
         return re.sub(r"[^\x20-\x7e]", "?", text)[:200]
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> _Token:

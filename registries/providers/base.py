@@ -204,7 +204,9 @@ class Provider:
         return value
 
     def redact(self, text: str) -> str:
-        for secret in sorted({self.config.secret, *self._issued} - {""}, key=len, reverse=True):
+        cached_now = _CACHE.get(f"registry:{self.config.fingerprint}")
+        issued = {cached_now.password} if cached_now else set()
+        for secret in sorted({self.config.secret, *self._issued, *issued} - {""}, key=len, reverse=True):
             text = text.replace(secret, "***")
         return text[:300]
 
@@ -268,6 +270,9 @@ class ProviderCredentials:
             return "", ""
         self.provider.remember_secret(issued.password)
         return issued.username, issued.password
+
+    def redact(self, text: str) -> str:
+        return self.provider.redact(text)
 
     def renew(self) -> bool:
         before = _CACHE.get(self._key)

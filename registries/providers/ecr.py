@@ -9,6 +9,7 @@ imported here only, when an ECR registry is first used.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -40,6 +41,9 @@ SESSION_NAME = "docker-image-updater"
 _BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure"}
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 _DENIED = {"AccessDenied", "AccessDeniedException"}
+# botocore logs whole response bodies at DEBUG, authorization tokens included: never below INFO here.
+for _name in ("botocore", "boto3"):
+    logging.getLogger(_name).setLevel(max(logging.getLogger(_name).level, logging.INFO))
 _CLIENTS: dict[str, Any] = {}  # boto3 clients per configuration: creating one costs ~50 ms
 _CLIENTS_LOCK = threading.Lock()
 
