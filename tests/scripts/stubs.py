@@ -50,12 +50,12 @@ class Call:
 class Sandbox:
     def __init__(self, directory: Path, *, without: tuple[str, ...] = ()) -> None:
         self.bin = directory / "bin"
-        self.bin.mkdir()
+        self.bin.mkdir(exist_ok=True)
         self.log = directory / "calls.jsonl"
         self.log.touch()
         for tool in SYSTEM_TOOLS:
             found = shutil.which(tool)
-            if found and tool not in without:
+            if found and tool not in without and not (self.bin / tool).exists():
                 (self.bin / tool).symlink_to(found)
 
     def stub(self, name: str, cases: list[dict]) -> None:
