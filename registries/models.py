@@ -44,7 +44,9 @@ class Registry(models.Model):
         default=dict, blank=True, help_text="Provider settings that are not secret (region, role, tenant…)."
     )
     ca_certificate = models.TextField(
-        blank=True, help_text="PEM certificate of a private CA to trust for this registry, besides the system's."
+        blank=True,
+        help_text="PEM certificate of a private CA to trust for this registry, besides the system's. Docker needs it "
+        "too for pulls: /etc/docker/certs.d/<host>/ca.crt.",
     )
     insecure = models.BooleanField(
         default=False, help_text="Allow plain HTTP (loopback registries are always allowed, as in Docker)."
@@ -63,10 +65,23 @@ class Registry(models.Model):
         return self.host
 
     def clean(self) -> None:
-        try:
-            validate_registry_host(self.host)
-        except ValueError as exc:
-            raise ValidationError({"host": str(exc)}) from None
+        errors = {}
+        for name in ("host", "endpoint"):
+            value = getattr(self, name)
+            if value or name == "host":
+                try:
+                    validate_registry_host(value)
+                except ValueError as exc:
+                    errors[name] = str(exc)
+        if self.ca_certificate.strip():
+            from cryptography import x509
+
+            try:
+                x509.load_pem_x509_certificates(self.ca_certificate.strip().encode())
+            except ValueError:
+                errors["ca_certificate"] = "not a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_secret(self) -> bool:

@@ -89,3 +89,19 @@ def test_test_connection_action_reports_each_step(admin_client, auth_registry):
         "/admin/registries/registry/", {"action": "test_connection", "_selected_action": [good.pk]}, follow=True
     ).content.decode()
     assert "401 bad credentials" in page and SECRET not in page
+
+
+def test_bad_endpoint_and_certificate_are_refused_with_a_reason(admin_client):
+    response = admin_client.post(
+        "/admin/registries/registry/add/",
+        {
+            "host": "ghcr.io",
+            "provider": "generic",
+            "endpoint": "not a host/",
+            "ca_certificate": "garbage",
+            "options": "{}",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and not Registry.objects.exists()
+    assert "invalid registry host" in page and "not a PEM certificate" in page
