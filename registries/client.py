@@ -6,16 +6,29 @@ Every failure comes out as a `RegistryError` subclass whose message names the ho
 password or token. A client is not thread-safe: use one per thread.
 """
 
-from registries.distribution.auth import DEFAULT_TOKEN_LIFETIME, Challenge, parse_challenges, pick_challenge
+from registries.distribution.auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    Challenge,
+    CredentialSource,
+    StaticCredentials,
+    parse_challenges,
+    pick_challenge,
+)
 from registries.distribution.client import MAX_PAGES, TAGS_PAGE_SIZE, RegistryClient, next_link
 from registries.distribution.errors import (
     NOT_FOUND_CODES,
     RegistryAuthError,
+    RegistryBadCredentials,
+    RegistryConnectTimeout,
+    RegistryDNSError,
     RegistryError,
     RegistryInvalidReference,
     RegistryNotFound,
+    RegistryPermissionDenied,
     RegistryProtocolError,
     RegistryRateLimited,
+    RegistryTLSError,
+    RegistryTokenExpired,
     RegistryUnavailable,
 )
 from registries.distribution.manifests import (
@@ -47,15 +60,23 @@ __all__ = [
     "OCI_MANIFEST",
     "TAGS_PAGE_SIZE",
     "Challenge",
+    "CredentialSource",
     "Manifest",
     "RegistryAuthError",
+    "RegistryBadCredentials",
     "RegistryClient",
+    "RegistryConnectTimeout",
+    "RegistryDNSError",
     "RegistryError",
     "RegistryInvalidReference",
     "RegistryNotFound",
+    "RegistryPermissionDenied",
     "RegistryProtocolError",
     "RegistryRateLimited",
+    "RegistryTLSError",
+    "RegistryTokenExpired",
     "RegistryUnavailable",
+    "StaticCredentials",
     "is_loopback",
     "next_link",
     "parse_challenges",

@@ -16,16 +16,43 @@ class Registry(models.Model):
     """
 
     class Provider(models.TextChoices):
-        GENERIC = "generic", "Generic OCI registry"
+        GENERIC = "generic", "Generic OCI registry (GHCR, Quay, GitLab, self-hosted…)"
+        DOCKERHUB = "dockerhub", "Docker Hub"
+        ECR = "ecr", "AWS ECR"
+        ACR = "acr", "Azure ACR"
+        GCP = "gcp", "Google Artifact Registry / GCR"
+        HARBOR = "harbor", "Harbor"
+        SWR = "swr", "Huawei Cloud SWR"
+        DOCR = "docr", "DigitalOcean DOCR"
 
     host = models.CharField(
         max_length=255, unique=True, help_text="Registry host as it appears in image references, e.g. ghcr.io"
     )
     provider = models.CharField(max_length=32, choices=Provider.choices, default=Provider.GENERIC)
-    username = models.CharField(max_length=255, blank=True)
+    endpoint = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Where the registry API is served, if not at the host (a mirror or proxy): host[:port].",
+    )
+    username = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="User, robot account, access key ID or client ID, depending on the provider.",
+    )
     secret_encrypted = models.TextField(blank=True, editable=False)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Provider settings that are not secret (region, role, tenant…)."
+    )
+    ca_certificate = models.TextField(
+        blank=True,
+        help_text="PEM certificate of a private CA to trust for this registry, besides the system's. Docker needs it "
+        "too for pulls: /etc/docker/certs.d/<host>/ca.crt.",
+    )
     insecure = models.BooleanField(
         default=False, help_text="Allow plain HTTP (loopback registries are always allowed, as in Docker)."
+    )
+    managed_by_env = models.BooleanField(
+        default=False, editable=False, help_text="Imported from .updater.env at start-up; edit it there."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -38,10 +65,23 @@ class Registry(models.Model):
         return self.host
 
     def clean(self) -> None:
-        try:
-            validate_registry_host(self.host)
-        except ValueError as exc:
-            raise ValidationError({"host": str(exc)}) from None
+        errors = {}
+        for name in ("host", "endpoint"):
+            value = getattr(self, name)
+            if value or name == "host":
+                try:
+                    validate_registry_host(value)
+                except ValueError as exc:
+                    errors[name] = str(exc)
+        if self.ca_certificate.strip():
+            from cryptography import x509
+
+            try:
+                x509.load_pem_x509_certificates(self.ca_certificate.strip().encode())
+            except ValueError:
+                errors["ca_certificate"] = "not a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_secret(self) -> bool:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static redis-server postgresql)
+packages=(docker-registry busybox-static redis-server postgresql shellcheck jq)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -25,7 +25,7 @@ export UPDATER_TEST_COMPOSE_V2
 work=$(mktemp -d /tmp/updater-test.XXXXXX)
 chmod 755 "$work"
 cleanup() {
-  [ -f "$work/redis.pid" ] && kill "$(cat "$work/redis.pid")" 2>/dev/null || true
+  if [ -f "$work/redis.pid" ]; then kill "$(cat "$work/redis.pid")" 2>/dev/null || true; fi
   if [ -d "$work/pg" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
   fi
@@ -42,7 +42,7 @@ redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --d
 export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 
 # PostgreSQL: a private cluster run as the postgres user (it refuses to run as root).
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
 pg_port=$(free_port)
 mkdir -p "$work/pg" && chown postgres:postgres "$work/pg"
 if [ "$(id -u)" -eq 0 ]; then as_pg=(runuser -u postgres --); else as_pg=(); fi
@@ -55,7 +55,9 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/updater"
 export UPDATER_SECRET_KEY="test-secret-key-not-for-production-0123456789abcdef"
 export UPDATER_ENCRYPTION_KEYS="dGVzdC1lbmNyeXB0aW9uLWtleS0wMTIzNDU2Nzg5YWI="
 export UPDATER_ENV_FILE=/dev/null
+export AWS_EC2_METADATA_DISABLED=true  # the AWS default credential chain must never probe for an instance role
 
+shellcheck -x scripts/*.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python manage.py check

@@ -9,9 +9,18 @@ import base64
 import re
 import time
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from registries.distribution.errors import RegistryAuthError, RegistryProtocolError, json_object, raise_for_status
+from registries.distribution.errors import (
+    RegistryAuthError,
+    RegistryBadCredentials,
+    RegistryPermissionDenied,
+    RegistryProtocolError,
+    RegistryTokenExpired,
+    json_object,
+    raise_for_status,
+)
 from registries.distribution.transport import Response, Transport
 
 DEFAULT_TOKEN_LIFETIME = 60  # seconds, when the token server sends no expires_in (token spec)
@@ -27,6 +36,41 @@ class Challenge:
     scope: str = ""
 
 
+class CredentialSource(Protocol):
+    """Where a client's username and password come from: fixed, or issued by a provider and renewed."""
+
+    display_user: str  # for messages: never a secret
+
+    @property
+    def has_credentials(self) -> bool: ...
+
+    def credentials(self) -> tuple[str, str]:
+        """The current (username, password), renewed first if they are about to expire."""
+        ...
+
+    def renew(self) -> bool:
+        """Fetch new credentials now (the registry refused the current ones); True if they changed."""
+        ...
+
+
+class StaticCredentials:
+    """A username and password as stored: nothing to renew."""
+
+    def __init__(self, username: str = "", password: str = "") -> None:
+        self.display_user = username
+        self._pair = (username, password)
+
+    @property
+    def has_credentials(self) -> bool:
+        return any(self._pair)
+
+    def credentials(self) -> tuple[str, str]:
+        return self._pair
+
+    def renew(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True)
 class _Token:
     value: str
@@ -36,10 +80,20 @@ class _Token:
 class RegistryAuth:
     """The credentials for one registry host, the challenge it sent and the tokens it granted."""
 
-    def __init__(self, transport: Transport, *, username: str = "", password: str = "") -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        username: str = "",
+        password: str = "",
+        source: CredentialSource | None = None,
+    ) -> None:
         self.host = transport.host
-        self.username = username
-        self._password = password
+        self._source: CredentialSource = source or StaticCredentials(username, password)
+        self.username = self._source.display_user
+        self._secrets: set[str] = set()
+        if password:  # fixed credentials: known up front, so redacted even before they are first sent
+            self._secrets.update({password, base64.b64encode(f"{username}:{password}".encode()).decode()})
         self._transport = transport
         self._challenge: Challenge | None = None
         self._tokens: dict[str, _Token] = {}
@@ -63,7 +117,10 @@ class RegistryAuth:
             raise RegistryAuthError(f"authentication failed for {self.host}: no usable challenge", host=self.host)
         self._challenge = challenge
         if challenge.scheme == "basic":
-            if not self.has_credentials or (sent or "").startswith("Basic "):
+            if not self.has_credentials:
+                raise self.auth_error(401)
+            # Basic credentials refused: provider-issued ones may have expired early; renew them once.
+            if (sent or "").startswith("Basic ") and sent == self.basic_header() and not self._source.renew():
                 raise self.auth_error(401)
             return self.basic_header() or ""
         # The challenge's scope is what the registry wants; cache the token under the scope we look up by.
@@ -76,32 +133,59 @@ class RegistryAuth:
 
     def auth_error(self, status: int) -> RegistryAuthError:
         who = f"user {self.username!r}" if self.has_credentials else "anonymous access"
-        return RegistryAuthError(f"authentication failed for {self.host} ({who})", host=self.host, status=status)
+        if status == 403:
+            return RegistryPermissionDenied(
+                f"authentication failed for {self.host} ({who}): 403 missing permission, "
+                "the credentials work but may not read this repository",
+                host=self.host,
+                status=status,
+            )
+        reason = (
+            "401 bad credentials, the registry rejects them"
+            if self.has_credentials
+            else "401, this registry needs credentials: add them under Registries in the admin"
+        )
+        # A provider may know why its credentials get refused (a pasted token that expires, say).
+        hint = getattr(self._source, "refused_hint", "") if self.has_credentials else ""
+        error = (
+            RegistryTokenExpired if getattr(self._source, "refused_means_expired", False) else RegistryBadCredentials
+        )
+        return error(
+            f"authentication failed for {self.host} ({who}): {reason}{f'; {hint}' if hint else ''}",
+            host=self.host,
+            status=status,
+        )
 
     @property
     def has_credentials(self) -> bool:
-        return bool(self.username or self._password)
+        return self._source.has_credentials
 
     def basic_header(self) -> str | None:
         if not self.has_credentials:
             return None
-        return "Basic " + base64.b64encode(f"{self.username}:{self._password}".encode()).decode()
+        username, password = self._source.credentials()
+        encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._secrets.update(value for value in (password, encoded) if value)
+        return f"Basic {encoded}"
 
     def redact(self, text: str) -> str:
         """Without our secrets even if a registry echoes them back; then short and printable."""
-        basic = (self.basic_header() or "").removeprefix("Basic ")
-        for secret in (self._password, basic, *(token.value for token in self._tokens.values())):
-            if secret:
-                text = text.replace(secret, "***")
+        for secret in sorted({*self._secrets, *(token.value for token in self._tokens.values())}, key=len)[::-1]:
+            text = text.replace(secret, "***")
+        source_redact = getattr(self._source, "redact", None)  # a provider knows its stored and issued secrets
+        if source_redact is not None:
+            text = source_redact(text)
         return re.sub(r"[^\x20-\x7e]", "?", text)[:200]
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> _Token:
         params = {"service": challenge.service} if challenge.service else {}
         if scope:
             params["scope"] = scope
-        response = self._transport.send(
-            "GET", challenge.realm, params=params, auth=self.basic_header(), max_body=1 << 20
-        )
+        basic = self.basic_header()
+        response = self._transport.send("GET", challenge.realm, params=params, auth=basic, max_body=1 << 20)
+        if response.status == 401 and basic and self._source.renew():  # provider-issued credentials expired
+            basic = self.basic_header()
+            response = self._transport.send("GET", challenge.realm, params=params, auth=basic, max_body=1 << 20)
         if response.status in (401, 403):
             raise self.auth_error(response.status)
         self.raise_for_status(response, "token")

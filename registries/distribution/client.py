@@ -12,7 +12,7 @@ from datetime import datetime
 import requests
 from django.conf import settings
 
-from registries.distribution.auth import RegistryAuth
+from registries.distribution.auth import CredentialSource, RegistryAuth
 from registries.distribution.errors import RegistryError, RegistryInvalidReference, RegistryProtocolError, json_object
 from registries.distribution.manifests import (
     MANIFEST_ACCEPT,
@@ -51,6 +51,8 @@ class RegistryClient:
         username: str = "",
         password: str = "",
         insecure: bool = False,
+        ca_file: str | None = None,
+        credentials: CredentialSource | None = None,
         timeout: float | None = None,
         retries: int | None = None,
         session: requests.Session | None = None,
@@ -58,18 +60,19 @@ class RegistryClient:
         max_retry_after: float = 60.0,
     ) -> None:
         self.host = validate_registry_host(host)
-        self.username = username
         self.insecure = insecure
         self._transport = Transport(
             self.host,
             insecure=insecure,
+            ca_file=ca_file,
             timeout=settings.REGISTRY_TIMEOUT if timeout is None else timeout,
             retries=settings.REGISTRY_RETRIES if retries is None else retries,
             backoff=backoff,
             max_retry_after=max_retry_after,
             session=session,
         )
-        self._auth = RegistryAuth(self._transport, username=username, password=password)
+        self._auth = RegistryAuth(self._transport, username=username, password=password, source=credentials)
+        self.username = self._auth.username
 
     def __repr__(self) -> str:
         return f"<RegistryClient {self.host} user={self.username or '-'}>"
@@ -81,6 +84,11 @@ class RegistryClient:
     @property
     def retries(self) -> int:
         return self._transport.retries
+
+    @property
+    def rate_limit(self) -> tuple[int, int | None, int | None] | None:
+        """(remaining, limit, window s) from the last answer with RateLimit headers (Docker Hub's pull quota)."""
+        return self._transport.rate_limit
 
     @property
     def request_count(self) -> int:
@@ -96,8 +104,11 @@ class RegistryClient:
         """Check that the host speaks the Distribution API and that the credentials are accepted."""
         self._call("GET", "/v2/", scope="", what="API root")
 
-    def list_tags(self, repository: str) -> list[str]:
-        """All tags of a repository, following pagination; in registry order, unvalidated."""
+    def list_tags(self, repository: str, *, on_page: Callable[[dict], None] | None = None) -> list[str]:
+        """All tags of a repository, following pagination; in registry order, unvalidated.
+
+        `on_page` sees each page's whole JSON object (GCR adds a `manifest` map with upload times).
+        """
         scope = _pull_scope(repository)
         path = f"/v2/{repository}/tags/list"
         target, params = path, {"n": str(self.page_size)}
@@ -105,7 +116,7 @@ class RegistryClient:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = self._tags_call(target, params, scope, repository)
-            page = self._tags_page(response)
+            page = self._tags_page(response, on_page)
             new = [tag for tag in page if tag not in seen]
             seen.update(new)
             tags.extend(new)
@@ -205,8 +216,14 @@ class RegistryClient:
         auth = self._auth.header_for(scope)
         send = self._transport.send
         response = send(method, target, params=params, headers=headers, auth=auth, max_body=max_body)
-        if response.status == 401:
-            auth = self._auth.answer_challenge(response, scope, sent=auth)
+        # At most twice: learn the challenge; then, for Basic, renew provider-issued credentials once.
+        for attempt in range(2):
+            if response.status != 401 or (attempt and not (auth or "").startswith("Basic ")):
+                break
+            retry = self._auth.answer_challenge(response, scope, sent=auth)
+            if retry == auth:
+                break
+            auth = retry
             response = send(method, target, params=params, headers=headers, auth=auth, max_body=max_body)
         self._auth.raise_for_status(response, what)
         return response
@@ -221,8 +238,11 @@ class RegistryClient:
         # distribution 3.1 configured with tags.maxtags below our `n`: without `n` it sends everything.
         return self._call("GET", target, scope=scope, what=what)
 
-    def _tags_page(self, response: Response) -> list[str]:
-        tags = json_object(response.body, "tag list", host=self.host).get("tags")
+    def _tags_page(self, response: Response, on_page: Callable[[dict], None] | None = None) -> list[str]:
+        body = json_object(response.body, "tag list", host=self.host)
+        if on_page is not None:
+            on_page(body)
+        tags = body.get("tags")
         if tags is None:  # distribution answers `"tags": null` for a repository whose tags were all deleted
             return []
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):

@@ -6,7 +6,7 @@ Every message names the host and is safe to show and log: callers pass a `redact
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from registries.reference import InvalidReference
@@ -31,6 +31,18 @@ class RegistryAuthError(RegistryError):
     """401/403: credentials missing, wrong, or without access to the repository."""
 
 
+class RegistryBadCredentials(RegistryAuthError):
+    """401: the registry (or its token service) does not accept these credentials."""
+
+
+class RegistryPermissionDenied(RegistryAuthError):
+    """403, or a token without the asked-for access: the credentials work but may not read this repository."""
+
+
+class RegistryTokenExpired(RegistryAuthError):
+    """A token or key the user supplied has expired and cannot be renewed from what is stored."""
+
+
 class RegistryNotFound(RegistryError):
     """404 (NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN): unknown repository, tag, digest or blob."""
 
@@ -45,6 +57,18 @@ class RegistryRateLimited(RegistryError):
 
 class RegistryUnavailable(RegistryError):
     """5xx after all retries, a timeout, a refused connection or a TLS failure."""
+
+
+class RegistryDNSError(RegistryUnavailable):
+    """The registry's host name does not resolve."""
+
+
+class RegistryTLSError(RegistryUnavailable):
+    """The TLS handshake failed: an untrusted or wrong certificate, or plain HTTP answering TLS."""
+
+
+class RegistryConnectTimeout(RegistryUnavailable):
+    """No TCP connection within the timeout: a firewall, a wrong port or a host that is down."""
 
 
 class RegistryInvalidReference(RegistryError, InvalidReference):
@@ -73,17 +97,48 @@ def raise_for_status(
     code, detail = error_detail(response.body, redact)
     suffix = f": {detail}" if detail else ""
     if status in (401, 403):
-        raise RegistryAuthError(f"{auth_error(status)}{suffix}", host=host, status=status, code=code)
+        error = auth_error(status)
+        raise type(error)(f"{error}{suffix}", host=host, status=status, code=code)
     if status == 404 or code in NOT_FOUND_CODES:
         raise RegistryNotFound(f"{what} not found on {host}{suffix}", host=host, status=status, code=code)
     tries = f" after {response.attempts} attempts" if response.attempts > 1 else ""
     if status == 429:
+        quota = rate_limit_text(response.headers)
         raise RegistryRateLimited(
-            f"{host} rate-limited the request for {what}{tries}", host=host, retry_after=response.retry_after
+            f"{host} rate-limited the request for {what}{tries}{quota}", host=host, retry_after=response.retry_after
         )
     if status >= 500:
         raise RegistryUnavailable(f"{host} answered HTTP {status} for {what}{tries}", host=host, status=status)
     raise RegistryError(f"{host} answered HTTP {status} for {what}{suffix}", host=host, status=status, code=code)
+
+
+def rate_limit_text(headers: Mapping[str, str]) -> str:
+    """`" (pull quota: 0 of 100 left per 6 h)"` from Docker Hub's RateLimit headers; "" without them."""
+    quota = parse_rate_limit(headers)
+    if quota is None:
+        return ""
+    remaining, limit, window = quota
+    per = f" per {window // 3600} h" if window and window % 3600 == 0 else (f" per {window} s" if window else "")
+    return f" (pull quota: {remaining} of {limit if limit is not None else '?'} left{per})"
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> tuple[int, int | None, int | None] | None:
+    """(remaining, limit, window seconds) from `RateLimit-Remaining: 76;w=21600` and `RateLimit-Limit`."""
+
+    def number_and_window(value: str) -> tuple[int, int | None] | None:
+        count, _, params = value.partition(";")
+        window = None
+        for param in params.split(";"):
+            key, _, raw = param.strip().partition("=")
+            if key == "w" and raw.isdigit():
+                window = int(raw)
+        return (int(count.strip()), window) if count.strip().isdigit() else None
+
+    remaining = number_and_window(headers.get("RateLimit-Remaining", "") or "")
+    if remaining is None:
+        return None
+    limit = number_and_window(headers.get("RateLimit-Limit", "") or "")
+    return remaining[0], limit[0] if limit else None, remaining[1] or (limit[1] if limit else None)
 
 
 def error_detail(body: bytes, redact: Callable[[str], str]) -> tuple[str, str]:

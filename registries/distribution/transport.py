@@ -10,6 +10,8 @@ import ipaddress
 import logging
 import random
 import re
+import socket
+import ssl
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +22,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from registries.distribution.errors import RegistryProtocolError, RegistryRateLimited, RegistryUnavailable
+from registries.distribution.errors import (
+    RegistryConnectTimeout,
+    RegistryDNSError,
+    RegistryProtocolError,
+    RegistryRateLimited,
+    RegistryTLSError,
+    RegistryUnavailable,
+    parse_rate_limit,
+)
 from registries.distribution.schemes import KNOWN_SCHEMES
 
 logger = logging.getLogger(__name__)
@@ -71,9 +81,12 @@ class Transport:
         backoff: float,
         max_retry_after: float,
         session: requests.Session | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.host = host
         self.insecure = insecure
+        self.ca_file = ca_file
+        self.rate_limit: tuple[int, int | None, int | None] | None = None
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -97,6 +110,7 @@ class Transport:
         headers: dict[str, str] | None = None,
         auth: str | None,
         max_body: int = MAX_BODY,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         """Send, retrying 429/5xx and connection errors with jittered backoff or the server's Retry-After.
 
@@ -105,17 +119,24 @@ class Transport:
         for attempt in range(self.retries + 1):
             delay: float | None = None
             try:
-                response = self._send_once(method, target, params, headers or {}, auth, max_body)
+                response = self._send_once(method, target, params, headers or {}, auth, max_body, data)
             except requests.exceptions.SSLError as exc:  # a certificate problem does not heal by retrying
-                raise RegistryUnavailable(f"TLS error talking to {self.host}: {_reason(exc)}", host=self.host) from None
+                raise RegistryTLSError(
+                    f"TLS error talking to {self.host}: {_reason(exc)} (a private CA? paste it into the "
+                    "registry's CA certificate field)",
+                    host=self.host,
+                ) from None
             except _TRANSIENT_ERRORS as exc:
-                if attempt == self.retries:
-                    raise RegistryUnavailable(
-                        f"{self.host} unreachable after {attempt + 1} attempts: {_reason(exc)}", host=self.host
+                if _host_not_found(exc):  # NXDOMAIN does not heal in a few seconds
+                    raise RegistryDNSError(
+                        f"{self.host}: the host name does not resolve (DNS); check its spelling", host=self.host
                     ) from None
+                if attempt == self.retries:
+                    raise self._unreachable(exc, attempt + 1) from None
             except requests.RequestException as exc:  # an unusable URL or header, say in a redirect
                 raise RegistryProtocolError(f"{self.host}: {type(exc).__name__}", host=self.host) from None
             else:
+                self.rate_limit = parse_rate_limit(response.headers) or self.rate_limit
                 if not _retryable(response.status) or attempt == self.retries:
                     return replace(response, attempts=attempt + 1)
                 delay = response.retry_after
@@ -139,6 +160,18 @@ class Transport:
             raise RegistryProtocolError(f"{self.host}: refusing cross-origin pagination link", host=self.host)
         return url
 
+    def _unreachable(self, exc: Exception, attempts: int) -> RegistryUnavailable:
+        tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return RegistryConnectTimeout(
+                f"{self.host}: connect timeout ({self.timeout:g} s, {tries}): a firewall, a wrong port, "
+                "or the host is down",
+                host=self.host,
+            )
+        if _caused_by(exc, (socket.gaierror,)):
+            return RegistryDNSError(f"{self.host}: DNS lookup failed {tries}: {_reason(exc)}", host=self.host)
+        return RegistryUnavailable(f"{self.host} unreachable {tries}: {_reason(exc)}", host=self.host)
+
     def _give_up_waiting(self, response: Response, delay: float) -> NoReturn:
         message = f"{self.host} asks to retry after {delay:.0f} s (more than {self.max_retry_after:.0f} s)"
         if response.status == 429:
@@ -157,9 +190,10 @@ class Transport:
         headers: dict[str, str],
         auth: str | None,
         max_body: int,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         if not target.startswith("/"):
-            return self._follow(method, target, params, headers, auth, max_body)
+            return self._follow(method, target, params, headers, auth, max_body, data)
         if self.scheme is None:
             self.scheme = KNOWN_SCHEMES.get(self.host)
         if self.scheme is not None:
@@ -167,6 +201,8 @@ class Transport:
         try:
             response = self._follow(method, f"https://{self.host}{target}", params, headers, auth, max_body)
         except (requests.ConnectionError, requests.Timeout) as exc:  # incl. SSLError: plain HTTP answering TLS
+            if _caused_by(exc, (ssl.SSLCertVerificationError,)):
+                raise  # it speaks TLS with a certificate we do not trust: never downgrade to plain HTTP
             logger.debug("https to %s failed (%s), trying plain http", self.host, _reason(exc))
             response = self._follow(method, f"http://{self.host}{target}", params, headers, auth, max_body)
             self.scheme = "http"
@@ -199,16 +235,17 @@ class Transport:
         headers: dict[str, str],
         auth: str | None,
         max_body: int,
+        data: bytes | dict[str, str] | None = None,
     ) -> Response:
         """One request plus its redirects; Authorization only ever goes to the origin it was meant for."""
         origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._request(method, url, params, headers, auth if _origin(url) == origin else None)
+            response = self._request(method, url, params, headers, auth if _origin(url) == origin else None, data)
             with response:
                 # Without the query: pre-signed storage URLs carry their signature there.
                 logger.debug("%s %s -> %s", method, response.url.split("?")[0], response.status_code)
                 if response.is_redirect:
-                    url, params = self.join(response.url, response.headers["Location"]), None
+                    url, params, data = self.join(response.url, response.headers["Location"]), None, None
                     method = "GET" if response.status_code == 303 and method != "HEAD" else method
                     continue
                 body = b"" if method == "HEAD" else self._read_body(response, max_body)
@@ -216,7 +253,13 @@ class Transport:
         raise RegistryProtocolError(f"{self.host}: more than {MAX_REDIRECTS} redirects", host=self.host)
 
     def _request(
-        self, method: str, url: str, params: dict[str, str] | None, headers: dict[str, str], auth: str | None
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+        auth: str | None,
+        data: bytes | dict[str, str] | None = None,
     ) -> requests.Response:
         """Exactly one HTTP request (counted), never following redirects itself."""
         self._check_url_allowed(url)
@@ -227,11 +270,12 @@ class Transport:
                 url,
                 params=params,
                 headers=headers,
+                data=data,
                 auth=HeaderAuth(auth),
                 timeout=self.timeout,
                 allow_redirects=False,
                 stream=True,
-                verify=not self.insecure,
+                verify=False if self.insecure else (self.ca_file or True),
             )
         except ValueError:  # requests pre-parses a redirect's Location even with allow_redirects=False
             raise RegistryProtocolError(
@@ -257,6 +301,26 @@ class Transport:
                 raise RegistryProtocolError(f"{self.host}: response larger than {limit} bytes", host=self.host)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of `types` in `exc`'s chain (urllib3 nests the socket error a few levels deep)."""
+    seen: set[int] = set()
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, types):
+            return current
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
+    return None
+
+
+def _host_not_found(exc: BaseException) -> bool:
+    error = _caused_by(exc, (socket.gaierror,))
+    return isinstance(error, socket.gaierror) and error.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
 
 
 def _retryable(status: int) -> bool:

@@ -1,0 +1,211 @@
+"""Docker Hub, Azure ACR and Google AR/GCR: their token and tag APIs emulated from the documented endpoints
+(tests.support.provider_apis), the Distribution part served by the real token-auth registry."""
+
+import base64
+
+import pytest
+
+from registries.client import RegistryBadCredentials, RegistryTokenExpired
+from registries.models import Registry
+from registries.providers import base as providers_base
+from registries.services import registry_client_for, registry_docker_auth, repository_tags
+from tests.support.fake_registry import FakeResponse
+from tests.support.provider_apis import AcrEmulator, GoogleEmulator, registry_users, serve_hub
+from tests.support.registry_helpers import unique_repository
+
+HUB_USER, HUB_PAT = "diuthub", "dckr_pat_emulated-1f0c"
+
+
+def make_row(host, provider, endpoint, *, username="", secret="", **options):
+    row = Registry(host=host, provider=provider, endpoint=endpoint, username=username, options=options)
+    row.set_secret(secret)
+    row.save()
+    return row
+
+
+def decoded(auth, key):
+    return base64.b64decode(auth[key]["auth"]).decode()
+
+
+# --- Docker Hub ---------------------------------------------------------------------------------------
+
+
+def hub_tags(digests):
+    return [
+        {"name": tag, "digest": digest, "tag_last_pushed": f"2026-0{i + 1}-02T10:00:00.123456789Z", "images": []}
+        for i, (tag, digest) in enumerate(digests.items())
+    ]
+
+
+def test_docker_hub_private_tags_come_from_the_hub_api_with_push_times(db, token_registry, fake_registry):
+    repository = unique_repository("hubns")
+    digests = {tag: token_registry.push_image(repository, tag) for tag in ("1.0", "1.1", "2.0")}
+    serve_hub(fake_registry, repository, hub_tags(digests), login=(HUB_USER, HUB_PAT))
+    make_row(
+        "docker.io", "dockerhub", token_registry.host, username=HUB_USER, secret=HUB_PAT, api_url=fake_registry.url
+    )
+    listing = repository_tags("docker.io", repository)
+    assert (listing.source, listing.tags) == ("Docker Hub API", ["1.0", "1.1", "2.0"])
+    assert listing.digests == digests
+    assert listing.push_times["2.0"].isoformat() == "2026-03-02T10:00:00.123456+00:00"
+    pages = fake_registry.requests_to(f"/v2/namespaces/{repository.replace('/', '/repositories/')}/tags")
+    assert len(pages) == 2 and all(r.headers["Authorization"].startswith("Bearer ") for r in pages)
+    with registry_users(token_registry, {HUB_USER: HUB_PAT}):
+        assert registry_client_for("docker.io").head_digest(repository, "2.0") == digests["2.0"]
+    assert decoded(registry_docker_auth("docker.io"), "https://index.docker.io/v1/") == f"{HUB_USER}:{HUB_PAT}"
+
+
+def test_docker_hub_anonymous_reads_public_tags_without_credentials(db, registry, fake_registry):
+    repository = unique_repository("hubpublic")
+    digest = registry.push_image(repository, "1.0")
+    serve_hub(fake_registry, repository, hub_tags({"1.0": digest}))
+    make_row("docker.io", "dockerhub", registry.host, api_url=fake_registry.url)
+    assert repository_tags("docker.io", repository).tags == ["1.0"]
+    assert all("Authorization" not in r.headers for r in fake_registry.requests)
+    assert registry_docker_auth("docker.io") is None
+
+
+def test_docker_hub_api_failure_falls_back_to_the_registry_tag_list(db, registry, fake_registry):
+    repository = unique_repository("hubdown")
+    registry.push_image(repository, "1.0")
+    fake_registry.route("GET", "/v2/namespaces/x/repositories/y/tags", FakeResponse(500))
+    make_row("docker.io", "dockerhub", registry.host, api_url=fake_registry.url)
+    listing = repository_tags("docker.io", repository)
+    assert listing.tags == ["1.0"] and listing.push_times == {}
+    assert listing.source.startswith("distribution tag list (Docker Hub API failed:")
+
+
+# --- Azure ACR ----------------------------------------------------------------------------------------
+
+TENANT, CLIENT_ID, CLIENT_SECRET = "diut-tenant", "11111111-2222-3333-4444-555555555555", "acr~sp-secret-99"
+
+
+@pytest.fixture
+def acr(db, token_registry, fake_registry):
+    repository = unique_repository("acr")
+    digests = {tag: token_registry.push_image(repository, tag) for tag in ("1.0", "1.1", "1.2")}
+    emulator = AcrEmulator(fake_registry, token_registry, tenant=TENANT, client=(CLIENT_ID, CLIENT_SECRET))
+    tags = [
+        {
+            "name": tag,
+            "digest": digest,
+            "createdTime": "2026-01-01T00:00:00Z",
+            "lastUpdateTime": f"2026-02-0{i + 1}T00:00:00Z",
+        }
+        for i, (tag, digest) in enumerate(digests.items())
+    ]
+    emulator.serve_tags(repository, tags, admin=("diutacr", "admin-password-1"))
+    host = "diutacr.azurecr.io"
+    make_row(
+        host,
+        "acr",
+        token_registry.host,
+        username=CLIENT_ID,
+        secret=CLIENT_SECRET,
+        tenant_id=TENANT,
+        authority_host=fake_registry.url,
+        api_url=fake_registry.url,
+    )
+    with registry_users(token_registry, {}):
+        yield host, repository, digests, emulator
+
+
+def test_acr_service_principal_goes_through_aad_and_the_exchange(acr):
+    host, repository, digests, emulator = acr
+    assert registry_client_for(host).head_digest(repository, "1.1") == digests["1.1"]
+    user, _, refresh = decoded(registry_docker_auth(host), host).partition(":")
+    assert user == AcrEmulator.NULL_GUID and refresh in emulator.refresh_tokens
+    assert len(emulator.fake.requests_to("/oauth2/exchange")) == 1  # cached: one exchange for both
+
+
+def test_acr_tags_come_with_last_update_times_across_link_pages(acr):
+    host, repository, digests, _ = acr
+    listing = repository_tags(host, repository)
+    assert listing.source == "ACR /acr/v1 tag list"
+    assert listing.tags == ["1.0", "1.1", "1.2"] and listing.digests == digests
+    assert listing.push_times["1.2"].isoformat() == "2026-02-03T00:00:00+00:00"
+
+
+def test_acr_refresh_token_is_renewed_before_it_expires(acr, monkeypatch):
+    host, _, _, emulator = acr
+    registry_docker_auth(host)
+    start = providers_base.now()
+    monkeypatch.setattr(providers_base, "now", lambda: start + 3 * 3600 - 200)
+    registry_docker_auth(host)
+    assert len(emulator.fake.requests_to("/oauth2/exchange")) == 2
+
+
+def test_acr_wrong_client_secret_names_the_client_and_tenant(acr):
+    host, *_ = acr
+    row = Registry.objects.get(host=host)
+    row.set_secret("wrong-secret")
+    row.save()
+    with pytest.raises(RegistryBadCredentials, match=f"client '{CLIENT_ID}' in tenant '{TENANT}'") as caught:
+        registry_docker_auth(host)
+    assert "wrong-secret" not in str(caught.value)
+
+
+def test_acr_admin_user_uses_basic_and_the_tag_api(acr):
+    host, repository, _, _ = acr
+    row = Registry.objects.get(host=host)
+    row.username, row.options = "diutacr", {"api_url": row.options["api_url"]}
+    row.set_secret("admin-password-1")
+    row.save()
+    assert repository_tags(host, repository).tags == ["1.0", "1.1", "1.2"]
+
+
+# --- Google Artifact Registry and GCR -----------------------------------------------------------------
+
+AR_HOST = "europe-west1-docker.pkg.dev"
+
+
+def test_artifact_registry_service_account_key_mints_tokens_and_lists_upload_times(
+    db, token_registry, fake_registry, monkeypatch
+):
+    google = GoogleEmulator(fake_registry, token_registry)
+    repository = "demo-project/apps/web"
+    digest = token_registry.push_image(repository, "3.1.0")
+    other = token_registry.push_image("demo-project/apps/worker", "9.9.9")
+    google.serve_images(
+        "projects/demo-project/locations/europe-west1/repositories/apps",
+        [
+            {
+                "uri": f"{AR_HOST}/demo-project/apps/worker@{other}",
+                "tags": ["9.9.9"],
+                "uploadTime": "2026-05-01T00:00:00Z",
+            },
+            {"uri": f"{AR_HOST}/{repository}@{digest}", "tags": ["3.1.0"], "uploadTime": "2026-04-01T12:00:00.5Z"},
+        ],
+    )
+    make_row(AR_HOST, "gcp", token_registry.host, secret=google.service_account_json(), api_url=fake_registry.url)
+    with registry_users(token_registry, {}):
+        listing = repository_tags(AR_HOST, repository)
+        assert (listing.tags, listing.digests) == (["3.1.0"], {"3.1.0": digest})
+        assert listing.push_times["3.1.0"].isoformat() == "2026-04-01T12:00:00.500000+00:00"
+        assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
+        assert len(fake_registry.requests_to("/token")) == 1
+        start = providers_base.now()
+        monkeypatch.setattr(providers_base, "now", lambda: start + 3600 - 100)
+        assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
+        assert len(fake_registry.requests_to("/token")) == 2  # renewed before its hour was up
+
+
+def test_gcr_upload_times_come_from_the_tag_list_manifest_map(db, fake_registry):
+    digest = "sha256:" + "a" * 64
+    body = {
+        "name": "demo-project/web",
+        "tags": ["1.0", "latest"],
+        "manifest": {digest: {"tag": ["1.0", "latest"], "timeUploadedMs": "1767225600000", "timeCreatedMs": "1"}},
+    }
+    fake_registry.route("GET", "/v2/demo-project/web/tags/list", FakeResponse(200, body))
+    make_row("gcr.io", "gcp", fake_registry.host, secret="ya29.pasted-token")
+    listing = repository_tags("gcr.io", "demo-project/web")
+    assert listing.tags == ["1.0", "latest"] and listing.digests == {"1.0": digest, "latest": digest}
+    assert listing.push_times["1.0"].isoformat() == "2026-01-01T00:00:00+00:00"
+
+
+def test_a_refused_pasted_access_token_is_reported_as_expired(db, token_registry):
+    make_row(AR_HOST, "gcp", token_registry.host, secret="ya29.an-hour-old-token")
+    with pytest.raises(RegistryTokenExpired, match="service-account JSON key") as caught:
+        registry_client_for(AR_HOST).list_tags("demo-project/apps/web")
+    assert "ya29.an-hour-old-token" not in str(caught.value)

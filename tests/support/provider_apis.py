@@ -1,0 +1,323 @@
+"""EMULATIONS of the registry providers' own documented HTTP APIs, on a `FakeRegistry` (tests.support.fake_registry).
+
+Each `serve_*` installs the documented endpoints of one provider (token exchange and tag listing with times) with
+the documented field names, checks the credentials the way the provider does, and records every request. The
+OCI Distribution part of each provider is the real `docker-registry` (see `registry_users`).
+
+    Docker Hub   POST /v2/auth/token, GET /v2/namespaces/{ns}/repositories/{repo}/tags (page_size, next)
+    Azure AD     POST /{tenant}/oauth2/v2.0/token (client credentials)
+    ACR          POST /oauth2/exchange, POST|GET /oauth2/token, GET /acr/v1/{repo}/_tags (Link)
+    Google       POST /token (JWT bearer grant, signature checked), GET /v1/projects/…/dockerImages
+    Harbor       GET /api/v2.0/projects/{p}/repositories/{double-encoded}/artifacts (Basic, Link)
+    SWR          GET /v2/manage/namespaces/{ns}/repos/{repo}/tags (SDK-HMAC-SHA256 signature checked)
+    DigitalOcean GET /v2/registry/{registry}/repositories/{repo}/tags (Bearer, links.pages.next)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, quote, urlsplit
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.support.fake_registry import FakeRegistry, FakeResponse, RecordedRequest
+from tests.support.registry import RunningRegistry
+
+UNAUTHORIZED = FakeResponse(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+
+
+def fake_jwt(lifetime: float, **claims: object) -> str:
+    """An unsigned JWT-shaped token whose `exp` is `lifetime` seconds away (providers read `exp` to renew)."""
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    payload = {"exp": int(time.time() + lifetime), "jti": secrets.token_hex(8), **claims}
+    return f"{part({'alg': 'none'})}.{part(payload)}.sig"
+
+
+def bearer(request: RecordedRequest) -> str:
+    value = request.headers.get("Authorization", "")
+    return value.removeprefix("Bearer ") if value.startswith("Bearer ") else ""
+
+
+def basic(request: RecordedRequest) -> tuple[str, str] | None:
+    value = request.headers.get("Authorization", "")
+    if not value.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+    return user, password
+
+
+def form(request: RecordedRequest) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(request.body.decode()).items()}
+
+
+@contextmanager
+def registry_users(running: RunningRegistry, users: dict[str, str]) -> Iterator[None]:
+    """Let the real token-auth registry accept `users` (what a provider's registry accepts) for a while."""
+    server = running.token_server
+    assert server is not None, "needs the token_registry fixture"
+    before = dict(server.users)
+    server.users.update(users)
+    try:
+        yield
+    finally:
+        server.users.clear()
+        server.users.update(before)
+
+
+# --- Docker Hub -------------------------------------------------------------------------------------
+
+
+def serve_hub(fake: FakeRegistry, repository: str, tags: list[dict], *, login: tuple[str, str] | None = None) -> None:
+    """Hub API tags of `repository` (`ns/name`), 2 per page; private (needs a Hub login) when `login` is given."""
+    namespace, _, name = repository.partition("/")
+    issued: set[str] = set()
+
+    def auth(request: RecordedRequest) -> FakeResponse:
+        body = json.loads(request.body or b"{}")
+        if login is None or (body.get("identifier"), body.get("secret")) != login:
+            return FakeResponse(401, {"detail": "Incorrect authentication credentials"})
+        token = fake_jwt(600)
+        issued.add(token)
+        return FakeResponse(200, {"access_token": token})
+
+    def tag_page(request: RecordedRequest) -> FakeResponse:
+        if login is not None and bearer(request) not in issued:
+            return FakeResponse(404, {"message": "object not found"})  # Hub hides private repositories
+        page = int(request.query.get("page", "1"))
+        results = tags[(page - 1) * 2 : page * 2]
+        more = page * 2 < len(tags)
+        path = f"/v2/namespaces/{namespace}/repositories/{name}/tags"
+        next_url = f"{fake.url}{path}?page={page + 1}&page_size=2" if more else None
+        return FakeResponse(200, {"count": len(tags), "next": next_url, "previous": None, "results": results})
+
+    fake.handler("POST", "/v2/auth/token", auth)
+    fake.handler("GET", f"/v2/namespaces/{namespace}/repositories/{name}/tags", tag_page)
+
+
+# --- Azure AD and ACR -------------------------------------------------------------------------------
+
+
+class AcrEmulator:
+    """AAD client credentials → ACR exchange → refresh token (the registry accepts it as the null-GUID user)."""
+
+    NULL_GUID = "00000000-0000-0000-0000-000000000000"
+
+    def __init__(self, fake: FakeRegistry, running: RunningRegistry, *, tenant: str, client: tuple[str, str]) -> None:
+        self.fake, self.running, self.tenant, self.client = fake, running, tenant, client
+        self.aad_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.access_tokens: set[str] = set()
+        self.refresh_lifetime = 3 * 3600.0
+        fake.handler("POST", f"/{tenant}/oauth2/v2.0/token", self._aad)
+        fake.handler("POST", "/oauth2/exchange", self._exchange)
+        fake.handler("POST", "/oauth2/token", self._token)
+        fake.handler("GET", "/oauth2/token", self._basic_token)
+
+    def serve_tags(self, repository: str, tags: list[dict], *, admin: tuple[str, str] | None = None) -> None:
+        self.admin = admin
+
+        def answer(request: RecordedRequest) -> FakeResponse:
+            if bearer(request) not in self.access_tokens:
+                return UNAUTHORIZED
+            last = request.query.get("last")
+            start = next((i + 1 for i, tag in enumerate(tags) if tag["name"] == last), 0)
+            page = tags[start : start + 2]
+            headers = {}
+            if start + 2 < len(tags):
+                headers["Link"] = f'</acr/v1/{repository}/_tags?last={page[-1]["name"]}&n=2>; rel="next"'
+            return FakeResponse(200, {"registry": "emulated", "imageName": repository, "tags": page}, headers)
+
+        self.fake.handler("GET", f"/acr/v1/{repository}/_tags", answer)
+
+    def _aad(self, request: RecordedRequest) -> FakeResponse:
+        data = form(request)
+        wanted = {"grant_type": "client_credentials", "scope": "https://containerregistry.azure.net/.default"}
+        if any(data.get(key) != value for key, value in wanted.items()):
+            return FakeResponse(400, {"error": "invalid_request"})
+        if (data.get("client_id"), data.get("client_secret")) != self.client:
+            return FakeResponse(401, {"error": "invalid_client", "error_description": "AADSTS7000215"})
+        token = fake_jwt(3600, aud="https://containerregistry.azure.net")
+        self.aad_tokens.add(token)
+        return FakeResponse(200, {"token_type": "Bearer", "expires_in": 3600, "access_token": token})
+
+    def _exchange(self, request: RecordedRequest) -> FakeResponse:
+        data = form(request)
+        if data.get("grant_type") != "access_token" or data.get("access_token") not in self.aad_tokens:
+            return UNAUTHORIZED
+        if data.get("tenant") != self.tenant:
+            return FakeResponse(400, {"errors": [{"code": "TENANT", "message": "wrong tenant"}]})
+        refresh = fake_jwt(self.refresh_lifetime)
+        self.refresh_tokens.add(refresh)
+        assert self.running.token_server is not None
+        self.running.token_server.users[self.NULL_GUID] = refresh  # what the registry now accepts
+        return FakeResponse(200, {"refresh_token": refresh})
+
+    def _token(self, request: RecordedRequest) -> FakeResponse:
+        data = form(request)
+        if data.get("grant_type") != "refresh_token" or data.get("refresh_token") not in self.refresh_tokens:
+            return UNAUTHORIZED
+        return self._access()
+
+    def _basic_token(self, request: RecordedRequest) -> FakeResponse:
+        if basic(request) != getattr(self, "admin", None):
+            return UNAUTHORIZED
+        return self._access()
+
+    def _access(self) -> FakeResponse:
+        token = fake_jwt(300)
+        self.access_tokens.add(token)
+        return FakeResponse(200, {"access_token": token})
+
+
+# --- Google -----------------------------------------------------------------------------------------
+
+
+class GoogleEmulator:
+    """Google's OAuth token endpoint (JWT bearer grant, RS256 signature checked) and Artifact Registry REST."""
+
+    def __init__(self, fake: FakeRegistry, running: RunningRegistry | None = None) -> None:
+        self.fake, self.running = fake, running
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.tokens: set[str] = set()
+        self.lifetime = 3600
+        fake.handler("POST", "/token", self._token)
+
+    def service_account_json(self, email: str = "updater@demo-project.iam.gserviceaccount.com") -> str:
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        return json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "demo-project",
+                "private_key_id": secrets.token_hex(20),
+                "private_key": pem,
+                "client_email": email,
+                "client_id": "1234567890",
+                "token_uri": f"{self.fake.url}/token",
+            }
+        )
+
+    def serve_images(self, parent: str, images: list[dict]) -> None:
+        """`parent` = projects/P/locations/L/repositories/R; one image per page."""
+
+        def answer(request: RecordedRequest) -> FakeResponse:
+            if bearer(request) not in self.tokens:
+                return FakeResponse(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+            index = int(request.query.get("pageToken", "0"))
+            body: dict = {"dockerImages": images[index : index + 1]}
+            if index + 1 < len(images):
+                body["nextPageToken"] = str(index + 1)
+            return FakeResponse(200, body)
+
+        self.fake.handler("GET", f"/v1/{parent}/dockerImages", answer)
+
+    def _token(self, request: RecordedRequest) -> FakeResponse:
+        data = form(request)
+        if data.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return FakeResponse(400, {"error": "unsupported_grant_type"})
+        header, payload, signature = data.get("assertion", "..").split(".")
+        try:
+            self.key.public_key().verify(
+                base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+                f"{header}.{payload}".encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except Exception:
+            return FakeResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if "cloud-platform" not in claims.get("scope", ""):
+            return FakeResponse(400, {"error": "invalid_scope"})
+        token = f"ya29.emulated-{secrets.token_hex(12)}"
+        self.tokens.add(token)
+        if self.running is not None and self.running.token_server is not None:
+            self.running.token_server.users["oauth2accesstoken"] = token  # the registry accepts the new token
+        return FakeResponse(200, {"access_token": token, "expires_in": self.lifetime, "token_type": "Bearer"})
+
+
+# --- Harbor, SWR, DigitalOcean ----------------------------------------------------------------------
+
+
+def serve_harbor(fake: FakeRegistry, repository: str, artifacts: list[dict], *, login: tuple[str, str]) -> None:
+    project, _, name = repository.partition("/")
+    path = f"/api/v2.0/projects/{project}/repositories/{quote(quote(name, safe=''), safe='')}/artifacts"
+
+    def answer(request: RecordedRequest) -> FakeResponse:
+        if basic(request) != login:
+            return FakeResponse(401, {"errors": [{"code": "UNAUTHORIZED", "message": "unauthorized"}]})
+        page = int(request.query.get("page", "1"))
+        body = artifacts[(page - 1) : page]
+        headers = {"X-Total-Count": str(len(artifacts))}
+        if page < len(artifacts):
+            headers["Link"] = f'<{path}?page={page + 1}&page_size=1&with_tag=true>; rel="next"'
+        return FakeResponse(200, body, headers)
+
+    # The path arrives double-encoded: the handler is matched on the raw path.
+    fake.handler("GET", path, answer)
+
+
+def serve_swr(fake: FakeRegistry, repository: str, tags: list[dict], *, access_key: str, secret_key: str) -> None:
+    namespace, _, repo = repository.partition("/")
+
+    def answer(request: RecordedRequest) -> FakeResponse:
+        if not _swr_signature_ok(request, fake.host, access_key, secret_key):
+            return FakeResponse(401, {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication"})
+        return FakeResponse(200, tags)
+
+    fake.handler("GET", f"/v2/manage/namespaces/{namespace}/repos/{repo.replace('/', '$')}/tags", answer)
+
+
+def _swr_signature_ok(request: RecordedRequest, host: str, access_key: str, secret_key: str) -> bool:
+    """Huawei Cloud's SDK-HMAC-SHA256 check, written from the API signing guide (independent of the client)."""
+    header = request.headers.get("Authorization", "")
+    fields = dict(part.strip().split("=", 1) for part in header.removeprefix("SDK-HMAC-SHA256 ").split(","))
+    if fields.get("Access") != access_key:
+        return False
+    names = fields.get("SignedHeaders", "").split(";")
+    lowered = {key.lower(): value for key, value in request.headers.items()}
+    url = urlsplit(request.target)
+    query = sorted(parse_qs(url.query, keep_blank_values=True).items())
+    canonical_query = "&".join(f"{quote(k, safe='-_.~')}={quote(v[0], safe='-_.~')}" for k, v in query)
+    canonical = "\n".join(
+        [
+            request.method,
+            url.path if url.path.endswith("/") else url.path + "/",
+            canonical_query,
+            "".join(f"{name}:{lowered.get(name, '').strip()}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(request.body).hexdigest(),
+        ]
+    )
+    to_sign = "\n".join(
+        ["SDK-HMAC-SHA256", lowered.get("x-sdk-date", ""), hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+    expected = hmac.new(secret_key.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+    return (
+        "host" in names and lowered.get("host") == host and hmac.compare_digest(expected, fields.get("Signature", ""))
+    )
+
+
+def serve_docr(fake: FakeRegistry, repository: str, tags: list[dict], *, token: str) -> None:
+    registry, _, repo = repository.partition("/")
+
+    def answer(request: RecordedRequest) -> FakeResponse:
+        if bearer(request) != token:
+            return FakeResponse(401, {"id": "unauthorized", "message": "Unable to authenticate you"})
+        page, per_page = int(request.query.get("page", "1")), 2
+        items = tags[(page - 1) * per_page : page * per_page]
+        pages = {"next": f"{fake.url}/?page={page + 1}"} if page * per_page < len(tags) else {}
+        return FakeResponse(200, {"tags": items, "links": {"pages": pages}, "meta": {"total": len(tags)}})
+
+    fake.handler("GET", f"/v2/registry/{registry}/repositories/{quote(repo, safe='')}/tags", answer)
