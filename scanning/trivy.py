@@ -170,7 +170,8 @@ def scan_image(
             argv.append("--list-all-pkgs")
         argv.append(image_id)
         started = time.monotonic()
-        _run(argv, options, timeout=options.timeout + 15, on_tick=on_tick, what=f"scan of {image_id[:19]}")
+        # Trivy stops itself at --timeout; the kill 5 s later is for a Trivy that hangs regardless.
+        _run(argv, options, timeout=options.timeout + 5, on_tick=on_tick, what=f"scan of {image_id[:19]}")
         seconds = time.monotonic() - started
         raw = output.read_bytes() if output.is_file() else b""
     report = parse_report(raw)
