@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +16,7 @@ from django.urls import reverse
 from scanning import selectors, services
 from scanning.models import ScanReport
 from tests.factories import ServiceFactory
+from tests.support.trivy_env import planted_secret_files
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 ALL = {"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
@@ -57,6 +59,8 @@ def test_secret_scan_finds_the_planted_secrets_and_stores_the_report(scanning_on
     rules = {s["RuleID"] for r in stored["Results"] for s in r.get("Secrets") or []}
     assert rules == {"aws-access-key-id", "github-pat"}
     assert len(bytes(report.report_json)) < report.report_size  # compressed
+    planted = re.findall(r"(AKIA\w+|ghp_\w+)", planted_secret_files()[0][1])
+    assert len(planted) == 2 and not any(value.encode() in report.report_bytes() for value in planted)  # masked
 
 
 def test_planted_vulnerabilities_are_found_with_severities_and_fixed_versions(scanning_on, scan_images):
