@@ -351,17 +351,18 @@ def scan_allow_once(
         allowance = ScanAllowance.objects.filter(service=service, digest=digest, used_at__isnull=True).first()
         if allowance is None:
             allowance = ScanAllowance.objects.create(service=service, digest=digest, created_by=by)
-        blocked = blocked_run_for(service, digest) if redeploy else None
-        run = None
-        if blocked is not None:
-            run = engine.deployment_request(
-                service=service,
-                tag=blocked.to_tag,
-                digest=blocked.to_digest,
-                trigger=DeploymentRun.Trigger.MANUAL,
-                user=user,
-            )
-            if queue:
-                enqueue_deploy(run.pk)
         emit(EventKind.SERVICE_CHANGED, service_id=service.pk)
+    # The allowance stands even if the deploy cannot start now (DeployRequestError): the next one uses it.
+    blocked = blocked_run_for(service, digest) if redeploy else None
+    run = None
+    if blocked is not None:
+        run = engine.deployment_request(
+            service=service,
+            tag=blocked.to_tag,
+            digest=blocked.to_digest,
+            trigger=DeploymentRun.Trigger.MANUAL,
+            user=user,
+        )
+        if queue:
+            enqueue_deploy(run.pk)
     return Allowed(allowance=allowance, run=run)

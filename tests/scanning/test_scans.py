@@ -107,7 +107,9 @@ def test_every_download_format_is_produced_from_the_stored_report(client, owner,
         ("CVE-2099-1002", "HIGH", "1.2.4-r3"),
         ("CVE-2099-1003", "LOW", "1.36.1-r16"),
     }
-    html = get("html").content.decode()
+    html_response = get("html")
+    assert html_response["Content-Security-Policy"].startswith("default-src 'none'")
+    html = html_response.content.decode()
     assert "CVE-2099-1001" in html and "1.36.1-r16" in html and "alpine 3.19.1" in html
 
 

@@ -23,8 +23,10 @@ class Command(OpsCommand):
             allowed = services.scan_allow_once(
                 service=service, digest=options["digest"], redeploy=not options["no_deploy"], queue=False
             )
-        except (selectors.ServiceNotFound, services.ScanRequestError, engine.DeployRequestError) as exc:
+        except (selectors.ServiceNotFound, services.ScanRequestError) as exc:
             raise CommandError(str(exc)) from None
+        except engine.DeployRequestError as exc:
+            raise CommandError(f"the digest may pass the scan gate once, but the deploy did not start: {exc}") from None
         self.stdout.write(f"{service}: {allowed.allowance.digest} may pass the scan gate once")
         if allowed.run is not None:
             self.carry_out(allowed.run, queue=options["queue"], queued=f"deploy {allowed.run.to_tag} to {service}")
