@@ -188,12 +188,3 @@ def artifact_facts(report: dict) -> ArtifactFacts:
         os=os_name,
         created_at=str(report.get("CreatedAt", "")),
     )
-
-
-def digest_for_repository(facts: ArtifactFacts, repository: str) -> str:
-    """The registry digest the report lists for `repository` ("" when it lists none for it)."""
-    for entry in facts.repo_digests:
-        name, _, digest = entry.partition("@")
-        if name == repository or name.endswith("/" + repository) or repository.endswith("/" + name):
-            return digest
-    return ""

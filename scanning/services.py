@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from deployments.events import Event, EventKind, emit
 from deployments.models import DeploymentRun, Service
+from registries.reference import InvalidReference, parse_reference
 from scanning import trivy
 from scanning.gate import ScanVerdict, image_scan_gate, scan_gate_applies
 from scanning.models import ScanAllowance, ScanReport
-from scanning.report import artifact_facts, count, digest_for_repository, findings
+from scanning.report import artifact_facts, count, findings
 
 logger = logging.getLogger(__name__)
 Status = ScanReport.Status
@@ -205,7 +206,6 @@ def _scan(report: ScanReport, on_tick: Callable[[], None] | None) -> None:
 def _finish_succeeded(report: ScanReport, result: trivy.ImageScan) -> None:
     found = findings(result.report)
     facts = artifact_facts(result.report)
-    repository = report.image_reference.rsplit("@", 1)[0].rsplit(":", 1)[0] if report.image_reference else ""
     report.store_report(result.raw)
     fields = {
         "status": Status.SUCCEEDED,
@@ -215,7 +215,7 @@ def _finish_succeeded(report: ScanReport, result: trivy.ImageScan) -> None:
         "report_size": report.report_size,
         "trivy_version": result.version[:32],
         "db_updated_at": result.db_updated_at,
-        "digest": report.digest or digest_for_repository(facts, repository),
+        "digest": report.digest or _registry_digest(facts.repo_digests, report.image_reference),
         "error": "",
     }
     if ScanReport.objects.filter(pk=report.pk, status=Status.RUNNING).update(**fields):
@@ -223,6 +223,22 @@ def _finish_succeeded(report: ScanReport, result: trivy.ImageScan) -> None:
             setattr(report, name, value)
         logger.info("scan %s of %s: %s findings in %.1fs", report.pk, report.image_id[:19], len(found), result.seconds)
         _emit_finished(report)
+
+
+def _registry_digest(repo_digests: tuple[str, ...], reference: str) -> str:
+    """The digest the image was pulled as from `reference`'s repository ("" if it lists none for it)."""
+    try:
+        wanted = parse_reference(reference).name
+    except InvalidReference:
+        return ""
+    for entry in repo_digests:
+        name, _, digest = entry.partition("@")
+        try:
+            if parse_reference(name, default_tag=None).name == wanted:
+                return digest
+        except InvalidReference:
+            continue
+    return ""
 
 
 def _finish_failed(report: ScanReport, error: str, details: str = "") -> None:

@@ -67,6 +67,7 @@ def test_planted_vulnerabilities_are_found_with_severities_and_fixed_versions(sc
     report = scanned(service_running(scan_images["1.0.0"]))
 
     assert by_severity(report, "vulnerabilities") == {"CRITICAL": 1, "HIGH": 1, "LOW": 1}
+    assert report.digest.startswith("sha256:")  # the registry digest the image was pushed/pulled as
     rows = {
         (v["VulnerabilityID"], v["PkgName"], v["InstalledVersion"], v.get("FixedVersion"), v["Severity"])
         for r in json.loads(report.report_bytes())["Results"]
