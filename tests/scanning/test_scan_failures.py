@@ -90,7 +90,8 @@ COMPOSE = """\
 services:
   web:
     image: {reference}
-    labels: {{dockerimageupdater.test: "1"}}
+    # manual: an updater of another test session on this engine must never auto-update it
+    labels: {{dockerimageupdater.test: "1", updater.mode: manual}}
     stop_grace_period: 1s
 """
 
