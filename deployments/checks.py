@@ -237,7 +237,8 @@ def _deploy_blocker(outcome: ServiceOutcome) -> str | None:
         service=service,
         state=DeploymentRun.State.FAILED,
         to_tag=outcome.available_tag,
-        failed_state__in=[DeploymentRun.State.REPLACING, DeploymentRun.State.VERIFYING],
+        # …nor one the scan gate refused: an operator allows it once (manage.py scan_allow).
+        failed_state__in=[DeploymentRun.State.SCANNING, DeploymentRun.State.REPLACING, DeploymentRun.State.VERIFYING],
     ).filter(Q(to_digest=outcome.available_digest) | Q(to_digest=""))
     if failed_before.exists():
         return f"{outcome.available_tag} failed before; deploy it manually to retry"

@@ -97,6 +97,7 @@ class DeploymentRun(models.Model):
         PENDING = "pending", "Pending"
         EDITING = "editing", "Editing compose file"
         PULLING = "pulling", "Pulling image"
+        SCANNING = "scanning", "Scanning image"
         REPLACING = "replacing", "Recreating container"
         VERIFYING = "verifying", "Verifying"
         RESTORING = "restoring", "Restoring previous version"
@@ -104,7 +105,15 @@ class DeploymentRun(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    ACTIVE_STATES = (State.PENDING, State.EDITING, State.PULLING, State.REPLACING, State.VERIFYING, State.RESTORING)
+    ACTIVE_STATES = (
+        State.PENDING,
+        State.EDITING,
+        State.PULLING,
+        State.SCANNING,
+        State.REPLACING,
+        State.VERIFYING,
+        State.RESTORING,
+    )
     FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
 
     class Trigger(models.TextChoices):
@@ -150,7 +159,9 @@ class DeploymentRun(models.Model):
             # At most one unfinished run per service, enforced by the database itself.
             models.UniqueConstraint(
                 fields=["service"],
-                condition=Q(state__in=["pending", "editing", "pulling", "replacing", "verifying", "restoring"]),
+                condition=Q(
+                    state__in=["pending", "editing", "pulling", "scanning", "replacing", "verifying", "restoring"]
+                ),
                 name="one_active_run_per_service",
             ),
         ]

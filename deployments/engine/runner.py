@@ -21,7 +21,7 @@ from registries.client import RegistryError
 from registries.reference import ImageReference, InvalidReference
 from registries.secrets import CredentialError
 from registries.services import registry_docker_auth
-from scanning.services import image_scan_gate
+from scanning.services import image_scan_gate, scan_gate_applies
 
 logger = logging.getLogger(__name__)
 State = DeploymentRun.State
@@ -158,12 +158,15 @@ class Pipeline:
         self.ctx.save(to_image_id=image.id, to_digest=digest or expected)
 
     def scan_gate(self) -> None:
+        if not scan_gate_applies(trigger=self.run.trigger):
+            return
+        self.ctx.advance(State.SCANNING)
         verdict = image_scan_gate(
-            image_reference=f"{self.reference.name}:{self.run.to_tag}", image_id=self.run.to_image_id
+            run=self.run, image_reference=f"{self.reference.name}:{self.run.to_tag}", on_tick=self.ctx.heartbeat
         )
         self.ctx.note(f"scan gate: {verdict.summary}")
         if not verdict.allowed:
-            raise StepFailed(f"blocked by vulnerability scan: {verdict.summary}")
+            raise StepFailed(f"blocked by scan: {verdict.summary}", verdict.details)
 
     def replace(self) -> None:
         self.ctx.advance(State.REPLACING)

@@ -35,6 +35,10 @@ class ImageSpec:
 
     version: str
     behaviour: str = "good"  # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute)
+    # Look like Alpine 3.19 to Trivy, with these (package, version) in the apk database (see ALPINE_RELEASE).
+    alpine_packages: tuple[tuple[str, str], ...] = ()
+    # Extra files (path relative to /, content), e.g. a planted secret for Trivy's secret scanner.
+    files: tuple[tuple[str, str], ...] = ()
 
     def dockerfile(self) -> str:
         command = {
@@ -53,6 +57,8 @@ class ImageSpec:
             "COPY version /version",
             f'CMD ["/bin/sh", "-c", {json.dumps(command)}]',
         ]
+        if self.alpine_packages or self.files:
+            lines.append("COPY rootfs/ /")
         if self.behaviour == "healthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/true"]')
         if self.behaviour == "slow":
@@ -72,8 +78,30 @@ def build_image(reference: str, spec: ImageSpec) -> str:
         shutil.copy2(BUSYBOX, Path(context, "busybox"))
         Path(context, "version").write_text(f"{spec.version}\n")
         Path(context, "Dockerfile").write_text(spec.dockerfile())
+        _write_rootfs(Path(context, "rootfs"), spec)
         image, _ = docker_client().images.build(path=context, tag=reference, rm=True, forcerm=True)
     return image.id
+
+
+ALPINE_RELEASE = "3.19.1"
+
+
+def _write_rootfs(root: Path, spec: ImageSpec) -> None:
+    """Files copied over the image's root: Alpine's release files and apk database, and `spec.files`.
+
+    Each apk entry has an origin (`o:`) line: without it Trivy has no source version to compare.
+    """
+    files = dict(spec.files)
+    if spec.alpine_packages:
+        files["etc/os-release"] = f'NAME="Alpine Linux"\nID=alpine\nVERSION_ID={ALPINE_RELEASE}\n'
+        files["etc/alpine-release"] = f"{ALPINE_RELEASE}\n"
+        files["lib/apk/db/installed"] = "".join(
+            f"P:{name}\nV:{version}\nA:x86_64\no:{name}\n\n" for name, version in spec.alpine_packages
+        )
+    for relative, content in files.items():
+        path = root / relative.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
 
 
 def push_image(reference: str, *, username: str | None = None, password: str | None = None) -> None:
