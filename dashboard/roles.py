@@ -7,7 +7,7 @@ ignore); admin also runs Django admin (registries, users). The groups are create
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 
 VIEW = "deployments.view_service"
 OPERATE = "deployments.operate_service"
@@ -41,7 +41,7 @@ def assign_role(user: AbstractBaseUser, role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r} (choose {', '.join(ROLES)})")
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
-    user.groups.add(Group.objects.get(name=role))
+    user.groups.add(role_group(role))
     user.is_staff = role == ADMIN or user.is_superuser
     user.save(update_fields=["is_staff"])
 
@@ -52,3 +52,12 @@ def role_of(user: AbstractBaseUser) -> str:
         return ADMIN
     names = {group.name for group in user.groups.all()}
     return next((role for role in reversed(ROLES) if role in names), "")
+
+
+def role_group(role: str) -> Group:
+    """The role's group; recreated with its permissions if someone deleted it."""
+    group, created = Group.objects.get_or_create(name=role)
+    if created:
+        for app_label, codename in ROLE_PERMISSIONS[role]:
+            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return group
