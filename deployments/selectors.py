@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -196,22 +195,40 @@ def _offer_withdrawn(service: Service) -> bool:
     return service.available_digest in service.ignored_digests
 
 
+LAST_RUN_FIELDS = ("id", "state", "to_tag", "error")
+# Large fields no row shows: the stored ranking explanation, and the active run's log and backup.
+BOARD_DEFERRED = (
+    "check_explanation",
+    "discovery_error",
+    "project__config_files",
+    "project__working_dir",
+    "active_run__log",
+    "active_run__file_backup",
+    "active_run__from_container_ids",
+)
+
+
 def board_services() -> QuerySet[Service]:
-    """Every service with what its row needs, and the id of its latest run (one query)."""
-    latest_run = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    """Every service with what its row needs and the id of its latest run, in one query."""
+    latest = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     return (
         Service.objects.select_related("project", "active_run")
-        .annotate(last_run_id=Subquery(latest_run))
+        .defer(*BOARD_DEFERRED)
+        .annotate(last_run_id=Subquery(latest))
         .order_by("project__name", "name")
     )
 
 
-def board_rows(services: Iterable[Service]) -> list[BoardRow]:
-    """Derive each service's state with one more query for all their latest runs."""
-    services = list(services)
-    run_ids = [service.last_run_id for service in services if getattr(service, "last_run_id", None)]
-    runs = DeploymentRun.objects.in_bulk(run_ids) if run_ids else {}
-    return [board_status(service, runs.get(getattr(service, "last_run_id", None))) for service in services]
+def board_rows(services: QuerySet[Service]) -> list[BoardRow]:
+    """Derive each service's state, reading all their latest runs in one more query.
+
+    The runs are selected by a subquery rather than a list of ids, so the query count stays the same
+    at any size (SQLite splits long `IN` lists into batches).
+    """
+    rows = list(services)
+    latest = services.values("last_run_id")
+    runs = {run.pk: run for run in DeploymentRun.objects.filter(pk__in=latest).only(*LAST_RUN_FIELDS)}
+    return [board_status(service, runs.get(getattr(service, "last_run_id", None))) for service in rows]
 
 
 def board(filters: BoardFilters = BoardFilters()) -> Board:
@@ -238,8 +255,8 @@ def board(filters: BoardFilters = BoardFilters()) -> Board:
 
 
 def board_row(service_id: int) -> BoardRow | None:
-    service = board_services().filter(pk=service_id).first()
-    return board_rows([service])[0] if service else None
+    rows = board_rows(board_services().filter(pk=service_id))
+    return rows[0] if rows else None
 
 
 def _matches(row: BoardRow, filters: BoardFilters) -> bool:

@@ -64,7 +64,7 @@ def duration(value: timedelta | None) -> str:
 
 
 @lru_cache(maxsize=32)
-def _optional_template(name: str) -> template.backends.django.Template | None:
+def optional_template(name: str) -> template.backends.django.Template | None:
     try:
         return get_template(name)
     except TemplateDoesNotExist:
@@ -74,7 +74,7 @@ def _optional_template(name: str) -> template.backends.django.Template | None:
 @register.simple_tag(takes_context=True)
 def optional_include(context: Context, name: str, fallback: str = "") -> SafeString:
     """Include `name` if another app provides it (e.g. scanning's chip), else `fallback`."""
-    found = _optional_template(name)
+    found = optional_template(name)
     if found is None:
         return mark_safe(fallback)  # noqa: S308 - a literal from our own templates
     return found.render(context.flatten(), context.get("request"))
@@ -83,3 +83,16 @@ def optional_include(context: Context, name: str, fallback: str = "") -> SafeStr
 @register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def board_row(context: Context, row: object) -> SafeString:
+    """One board row (see `dashboard.rows`: rendered in Python, it is the board's hot path)."""
+    from dashboard.rows import board_row_html
+
+    return board_row_html(
+        row,  # type: ignore[arg-type]
+        can_operate=bool(context.get("can_operate")),
+        csrf_token=str(context.get("csrf_token") or ""),
+        oob=bool(context.get("oob")),
+    )
