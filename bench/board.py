@@ -92,7 +92,9 @@ def fill(count: int) -> None:
     DeploymentRun.objects.bulk_create(runs, batch_size=1000)
     deploying = list(Service.objects.filter(name__endswith="4")[: max(1, count // 20)])
     for service in deploying:
-        run = DeploymentRun.objects.create(service=service, generation=9, trigger="auto", to_tag="1.1.0", state="pulling")
+        run = DeploymentRun.objects.create(
+            service=service, generation=9, trigger="auto", to_tag="1.1.0", state="pulling"
+        )
         Service.objects.filter(pk=service.pk).update(active_run=run)
 
 
