@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +119,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     ids = seed(args.services)
     latencies = []
+    writer = ThreadPoolExecutor(max_workers=1)
     with web_process(DATA / "web") as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -131,7 +133,9 @@ def main() -> None:
             service_id = ids[(index * 7) % len(ids)]
             current = page.evaluate("(id) => document.getElementById('svc-' + id).dataset.state", service_id)
             expected = "synced" if current == "update" else "update"
-            started = flip(service_id, to_update=expected == "update")
+            # The write happens off this thread: Playwright's event loop runs here, and the event's
+            # subscriber sends with async_to_sync, as it does in a worker or a web request thread.
+            started = writer.submit(flip, service_id, to_update=expected == "update").result()
             page.wait_for_function(
                 "([id, state]) => window.__changes.some(c => c.id === 'svc-' + id && c.state === state)",
                 arg=[service_id, expected],

@@ -47,14 +47,16 @@ def on_event(event: Event) -> None:
 
 
 def push_service(service_id: int) -> None:
-    """The board row and the service page, per role; then (soon) the counters."""
+    """The board rows first (cheap, and what most people watch), then the service page, per role; then
+    (soon) the counters."""
     for can_operate in (False, True):
         send(groups.board(can_operate=can_operate), fragments.render_row(service_id, can_operate=can_operate))
+    counters.request()
+    for can_operate in (False, True):
         send(
             groups.service(service_id, can_operate=can_operate),
             fragments.render_service(service_id, can_operate=can_operate),
         )
-    counters.request()
 
 
 def push_run(run_id: int) -> None:
