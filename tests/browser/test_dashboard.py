@@ -45,7 +45,7 @@ def start_service(registry, compose_project, repository: str, *, labels: str = "
 def discovered(project_name: str) -> Service:
     return wait_for(
         lambda: Service.objects.filter(project__name=project_name, name="web", last_checked_at__isnull=False).first(),
-        timeout=40,
+        timeout=90,  # one check cycle, however many other Compose projects the engine runs
         message="discovery and a first check",
     )
 
