@@ -1,9 +1,21 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import actions, views
 
 app_name = "dashboard"
 
 urlpatterns = [
-    path("", views.status, name="status"),
+    path("", views.board, name="board"),
+    path("activity/", views.activity, name="activity"),
+    path("runs/<int:run_id>/", views.run, name="run"),
+    path("services/<int:service_id>/", views.service, name="service"),
+    path("services/<int:service_id>/check/", actions.check_now, name="check"),
+    path("services/<int:service_id>/deploy/", actions.deploy, name="deploy"),
+    path("services/<int:service_id>/approve/", actions.approve, name="approve"),
+    path("services/<int:service_id>/dismiss/", actions.dismiss, name="dismiss"),
+    path("services/<int:service_id>/rollback/<int:revision_id>/", actions.rollback, name="rollback"),
+    path("services/<int:service_id>/pin/", actions.pin, name="pin"),
+    path("services/<int:service_id>/unpin/", actions.unpin, name="unpin"),
+    path("services/<int:service_id>/ignore/", actions.ignore, name="ignore"),
+    path("services/<int:service_id>/unignore/", actions.unignore, name="unignore"),
 ]

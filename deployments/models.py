@@ -82,6 +82,7 @@ class Service(models.Model):
     class Meta:
         ordering = ["project__name", "name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_service_per_project")]
+        permissions = [("operate_service", "Can check, deploy, approve, roll back, pin and ignore tags")]
 
     def __str__(self) -> str:
         return f"{self.project.name}/{self.name}"
@@ -222,3 +223,74 @@ class CheckCycle(models.Model):
 
     def __str__(self) -> str:
         return f"check {self.pk} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.state})"
+
+
+class Activity(models.Model):
+    """The audit log: every user action and every automatic deploy, rollback and check failure.
+
+    Rows are written by `deployments.services` (user actions, in the action's own transaction) and
+    by `deployments.audit` (what the updater did by itself, from domain events). Never edited.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Done"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, help_text="The user's name at the time, or 'updater'.")
+    action = models.CharField(max_length=32, db_index=True)
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target = models.CharField(max_length=512, help_text="PROJECT/SERVICE (kept if the service goes).")
+    run = models.ForeignKey(DeploymentRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detail = models.TextField(blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.OK)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "activity"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target} ({self.outcome})"
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action.replace("_", " "))
+
+
+ACTION_LABELS = {
+    "check_now": "asked for a check of",
+    "deploy": "deployed a tag to",
+    "approve": "approved an update of",
+    "dismiss": "dismissed an update of",
+    "rollback": "rolled back",
+    "pin": "pinned",
+    "unpin": "unpinned",
+    "ignore_tag": "ignored a tag of",
+    "unignore_tag": "un-ignored a tag of",
+    "ignore_digest": "ignored a digest of",
+    "unignore_digest": "un-ignored a digest of",
+    "deployed": "deployed",
+    "rolled_back": "rolled back",
+    "deploy_failed": "failed to deploy",
+    "automation_paused": "paused automation of",
+    "blocked_by_scan": "blocked by scan:",
+    "check_failed": "could not check",
+    "check_recovered": "can check again",
+}
+
+
+class RunStep(models.Model):
+    """When a run entered a state: recorded from RUN_CHANGED events so the run page shows step timings."""
+
+    run = models.ForeignKey(DeploymentRun, on_delete=models.CASCADE, related_name="steps")
+    state = models.CharField(max_length=16, choices=DeploymentRun.State.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "state"], name="one_step_row_per_run_state")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.state} at {self.at:%H:%M:%S}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from deployments.models import CheckCycle, DeploymentRun, Revision, Service, UpdateMode
 from deployments.policy import service_policy
@@ -99,3 +99,184 @@ def recent_revisions(service: Service, limit: int = REVISIONS_SHOWN) -> QuerySet
 
 def last_check_cycle() -> CheckCycle | None:
     return CheckCycle.objects.order_by("-started_at", "-id").first()
+
+
+# --- The dashboard board ------------------------------------------------------------------------
+# The board shows one state per service: `service_status` above, refined for approvals and for
+# policy changes made since the last check. New states (Gone, Blocked) added to `service_status`
+# flow through; `STATE_STYLES` gives each a colour key, an icon and whether it needs attention.
+
+
+@dataclass(frozen=True)
+class StateStyle:
+    key: str  # CSS modifier and filter value
+    icon: str  # id of the SVG symbol in the page's sprite
+    attention: bool  # counted in the title and favicon
+
+
+STATE_STYLES: dict[str, StateStyle] = {
+    "Synced": StateStyle("synced", "check", False),
+    "Update available": StateStyle("update", "arrow-up", True),
+    "Awaiting approval": StateStyle("approval", "hand", True),
+    "Deploying…": StateStyle("deploying", "spinner", False),
+    "Failed": StateStyle("failed", "cross", True),
+    "Blocked": StateStyle("blocked", "shield", True),
+    "Blocked by scan": StateStyle("blocked", "shield", True),
+    "Gone": StateStyle("gone", "ghost", True),
+    "Unknown": StateStyle("unknown", "question", False),
+}
+UNKNOWN_STYLE = STATE_STYLES["Unknown"]
+STATE_ORDER = ["Failed", "Blocked", "Awaiting approval", "Update available", "Deploying…", "Gone", "Unknown", "Synced"]
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One service on the board: its derived state and what the row shows."""
+
+    service: Service
+    label: str
+    detail: str
+    last_run: DeploymentRun | None
+
+    @property
+    def style(self) -> StateStyle:
+        return STATE_STYLES.get(self.label, UNKNOWN_STYLE)
+
+    @property
+    def registry(self) -> str:
+        return registry_of(self.service.repository)
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.label == "Awaiting approval"
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    query: str = ""
+    state: str = ""  # a StateStyle.key
+    project: str = ""
+    registry: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query or self.state or self.project or self.registry)
+
+
+@dataclass
+class Board:
+    groups: list[tuple[str, list[BoardRow]]]  # (project name, rows), projects sorted by name
+    counts: dict[str, int]  # StateStyle.key -> services in that state, over all services
+    total: int
+    attention: int
+    shown: int
+    projects: list[str]
+    registries: list[str]
+
+
+def registry_of(repository: str) -> str:
+    """The registry host of a normalised repository (`docker.io/library/nginx` → `docker.io`)."""
+    return repository.split("/", 1)[0] if "/" in repository else ""
+
+
+def board_status(service: Service, last_run: DeploymentRun | None) -> BoardRow:
+    """The state the board shows: "Awaiting approval" for updates a person must approve, and an
+    update the user dismissed, pinned away or ignored since the last check is no longer offered."""
+    status = service_status(service, last_run)
+    label, detail = status.label, status.detail
+    if label == "Update available":
+        if _offer_withdrawn(service):
+            label, detail = "Synced", "update declined; re-checking"
+        else:
+            mode = _update_mode(service)
+            target = service.available_tag if service.available_tag != service.current_tag else "new digest"
+            if mode != UpdateMode.AUTO:
+                label, detail = "Awaiting approval", f"{target} ({mode} mode)"
+    return BoardRow(service, label, detail, last_run)
+
+
+def _offer_withdrawn(service: Service) -> bool:
+    if service.available_tag != service.current_tag:
+        if service.available_tag in service.ignored_tags:
+            return True
+        return bool(service.pinned_tag and service.available_tag != service.pinned_tag)
+    return service.available_digest in service.ignored_digests
+
+
+LAST_RUN_FIELDS = ("id", "state", "to_tag", "error")
+# Large fields no row shows: the stored ranking explanation, and the active run's log and backup.
+BOARD_DEFERRED = (
+    "check_explanation",
+    "discovery_error",
+    "project__config_files",
+    "project__working_dir",
+    "active_run__log",
+    "active_run__file_backup",
+    "active_run__from_container_ids",
+)
+
+
+def board_services() -> QuerySet[Service]:
+    """Every service with what its row needs and the id of its latest run, in one query."""
+    latest = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    return (
+        Service.objects.select_related("project", "active_run")
+        .defer(*BOARD_DEFERRED)
+        .annotate(last_run_id=Subquery(latest))
+        .order_by("project__name", "name")
+    )
+
+
+def board_rows(services: QuerySet[Service]) -> list[BoardRow]:
+    """Derive each service's state, reading all their latest runs in one more query.
+
+    The runs are selected by a subquery rather than a list of ids, so the query count stays the same
+    at any size (SQLite splits long `IN` lists into batches).
+    """
+    rows = list(services)
+    latest = services.values("last_run_id")
+    runs = {run.pk: run for run in DeploymentRun.objects.filter(pk__in=latest).only(*LAST_RUN_FIELDS)}
+    return [board_status(service, runs.get(getattr(service, "last_run_id", None))) for service in rows]
+
+
+def board(filters: BoardFilters = BoardFilters()) -> Board:
+    """The whole board in three queries, whatever the number of services."""
+    rows = board_rows(board_services())
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.style.key] = counts.get(row.style.key, 0) + 1
+    projects = sorted({row.service.project.name for row in rows})
+    registries = sorted({row.registry for row in rows} - {""})
+    shown = [row for row in rows if _matches(row, filters)]
+    groups: dict[str, list[BoardRow]] = {}
+    for row in shown:
+        groups.setdefault(row.service.project.name, []).append(row)
+    return Board(
+        groups=list(groups.items()),
+        counts=counts,
+        total=len(rows),
+        attention=sum(1 for row in rows if row.style.attention),
+        shown=len(shown),
+        projects=projects,
+        registries=registries,
+    )
+
+
+def board_row(service_id: int) -> BoardRow | None:
+    rows = board_rows(board_services().filter(pk=service_id))
+    return rows[0] if rows else None
+
+
+def _matches(row: BoardRow, filters: BoardFilters) -> bool:
+    service = row.service
+    if filters.state and row.style.key != filters.state:
+        return False
+    if filters.project and service.project.name != filters.project:
+        return False
+    if filters.registry and row.registry != filters.registry:
+        return False
+    if filters.query:
+        needle = filters.query.lower()
+        haystack = f"{service.project.name}/{service.name} {service.repository} {service.current_tag}".lower()
+        return needle in haystack
+    return True

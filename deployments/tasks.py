@@ -50,3 +50,14 @@ def reconcile() -> None:
         logger.warning(
             "reconcile: requeued %s, recovered %s, released %s", result.requeue, result.recovered, result.released
         )
+
+
+@shared_task(name="deployments.tasks.check_service", ignore_result=True)
+def check_service(service_id: int) -> None:
+    """A user's "check now" (or a policy change): check one service at once, outside the beat schedule."""
+    from deployments.models import Service
+
+    service = Service.objects.select_related("project").filter(pk=service_id).first()
+    if service is None:
+        return
+    checks.run_cycle(service_key=f"{service.project.name}/{service.name}")

@@ -3,6 +3,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from dashboard.roles import ADMIN, assign_role
 from updater_project.settings import env
 
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
         username = env.str("UPDATER_ADMIN_USER", "admin")
         given = env.str("UPDATER_ADMIN_PASSWORD", "")
         password = given or secrets.token_urlsafe(18)
-        users.objects.create_superuser(username=username, email="", password=password)
+        user = users.objects.create_superuser(username=username, email="", password=password)
+        assign_role(user, ADMIN)  # shown as "admin"; a superuser has every permission anyway
         if given:
             self.stdout.write(f"Created admin user {username!r} with the password from UPDATER_ADMIN_PASSWORD.")
             return
