@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -399,3 +400,57 @@ def service_logs(project: str, service: str, *, tail: int = 40) -> str:
         text = raw.decode("utf-8", errors="replace").strip()
         parts.append(f"--- {container.name} (last {tail} lines) ---\n{text or '(no output)'}")
     return "\n".join(parts)
+
+
+# --- Bulk reads for discovery ----------------------------------------------------------------
+
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT_CODE_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+def list_compose_container_summaries() -> list[ContainerInfo]:
+    """Every Compose container (all states, one-off `run` containers excluded) from ONE list call.
+
+    The list answer has the labels, state and image ID; health is in its `Status` text ("Up 2 minutes
+    (healthy)"). Restart count and start time are not in it (`restart_count` is 0, `started_at` ""): the
+    deploy's verification reads those with `list_compose_containers`. A container is inspected only when
+    the list shows its image ID instead of the reference it was created with (the engine does that once
+    the tag has moved to another image).
+    """
+    try:
+        summaries = engine().api.containers(all=True, filters={"label": [LABEL_PROJECT]})
+        infos = []
+        for summary in summaries:
+            info = _summary_info(summary)
+            if _is_image_id(info.image_ref):
+                try:
+                    info = _container_info(engine().api.inspect_container(info.id))
+                except docker.errors.NotFound:
+                    continue  # removed between list and inspect (e.g. mid-recreate)
+            infos.append(info)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot list containers: {exc}") from None
+    return [info for info in infos if not info.is_oneoff]
+
+
+def _summary_info(summary: dict) -> ContainerInfo:
+    status_text = summary.get("Status") or ""
+    health = _HEALTH_IN_STATUS.search(status_text)
+    exit_code = _EXIT_CODE_IN_STATUS.match(status_text)
+    names = summary.get("Names") or [""]
+    return ContainerInfo(
+        id=summary["Id"],
+        name=names[0].lstrip("/"),
+        image_id=summary.get("ImageID", ""),
+        image_ref=summary.get("Image", ""),
+        status=summary.get("State", ""),
+        health=health.group(1).removeprefix("health: ") if health else "",
+        restart_count=0,
+        exit_code=int(exit_code.group(1)) if exit_code else 0,
+        started_at="",
+        labels=dict(summary.get("Labels") or {}),
+    )
+
+
+def _is_image_id(reference: str) -> bool:
+    return reference.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{64}", reference))

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from registries.models import Registry
+from registries.models import Registry, RegistryHealth
 
 
 class RegistryForm(forms.ModelForm):
@@ -39,3 +39,17 @@ class RegistryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="secret stored")
     def has_secret(self, registry: Registry) -> bool:
         return registry.has_secret
+
+
+@admin.register(RegistryHealth)
+class RegistryHealthAdmin(admin.ModelAdmin):
+    """Written by the check cycle only."""
+
+    list_display = ["host", "reachable", "changed_at", "checked_at", "error"]
+    list_filter = ["reachable"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import functools
+from collections.abc import Callable
+from typing import Any
 
 from registries.client import RegistryClient
 from registries.models import Registry
@@ -35,6 +38,22 @@ def registry_client_for(registry: str, api_host: str | None = None) -> RegistryC
     if row is None:
         return RegistryClient(host)
     return RegistryClient(host, username=row.username, password=row.get_secret(), insecure=row.insecure)
+
+
+def registry_client_factory(registry: str, api_host: str | None = None, **options: Any) -> Callable[[], RegistryClient]:
+    """Like `registry_client_for`, but the credentials are read now and clients are built later without the database.
+
+    For worker threads: each calls the factory for a client of its own (a client is not thread-safe).
+    `options` go to `RegistryClient`, e.g. `retries=0` for a caller that retries within its own budget.
+    """
+    host = api_host or (DOCKER_HUB_API_HOST if registry in DOCKER_HUB_ALIASES else registry)
+    row = _registry_row(registry)
+    if row is None:
+        return functools.partial(RegistryClient, host, **options)
+    secret = row.get_secret()  # raises CredentialUndecryptable now, in the caller, not in a thread
+    return functools.partial(
+        RegistryClient, host, username=row.username, password=secret, insecure=row.insecure, **options
+    )
 
 
 def registry_docker_auth(registry: str) -> dict[str, dict[str, str]] | None:
