@@ -154,8 +154,9 @@ class _ImageDigests:
 def _facts(service: Service, containers: list[docker.ContainerInfo], images: _ImageDigests) -> dict[str, object]:
     """What the containers say about `service` now (only the fields discovery owns)."""
     container = _representative(containers)
+    image_ref = _image_reference(service, container)
     facts: dict[str, object] = {
-        "image": container.image_ref,
+        "image": image_ref,
         "current_image_id": container.image_id,
         "container_state": container.status,
         "container_health": container.health,
@@ -166,9 +167,9 @@ def _facts(service: Service, containers: list[docker.ContainerInfo], images: _Im
         error = "the container has no Compose working_dir/config_files labels; it cannot be updated"
         return {**facts, "discovery_error": error, "repository": ""}
     try:
-        reference = parse_reference(container.image_ref)
+        reference = parse_reference(image_ref)
     except InvalidReference as exc:
-        return {**facts, "discovery_error": f"image {container.image_ref!r} cannot be tracked: {exc}", "repository": ""}
+        return {**facts, "discovery_error": f"image {image_ref!r} cannot be tracked: {exc}", "repository": ""}
     facts.update(discovery_error="", repository=reference.name, current_tag=reference.tag or "")
     same_image = (service.current_image_id, service.repository) == (container.image_id, reference.name)
     if reference.digest:
@@ -177,6 +178,16 @@ def _facts(service: Service, containers: list[docker.ContainerInfo], images: _Im
         digest = images.digest(container.image_id, reference)
         facts["current_digest"] = service.current_digest if digest is None else digest
     return facts
+
+
+def _image_reference(service: Service, container: docker.ContainerInfo) -> str:
+    """The reference the container was created from, even after its tag moved to another image."""
+    if not docker.is_image_id(container.image_ref):
+        return container.image_ref
+    if service.current_image_id == container.image_id and service.image and not docker.is_image_id(service.image):
+        return service.image  # the same image as last cycle: its reference is already known
+    inspected = docker.container_info(container.id)  # the only per-container call, and only here
+    return inspected.image_ref if inspected else container.image_ref
 
 
 def _apply_facts(service: Service, facts: dict[str, object]) -> bool:

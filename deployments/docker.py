@@ -413,24 +413,26 @@ def list_compose_container_summaries() -> list[ContainerInfo]:
 
     The list answer has the labels, state and image ID; health is in its `Status` text ("Up 2 minutes
     (healthy)"). Restart count and start time are not in it (`restart_count` is 0, `started_at` ""): the
-    deploy's verification reads those with `list_compose_containers`. A container is inspected only when
-    the list shows its image ID instead of the reference it was created with (the engine does that once
-    the tag has moved to another image).
+    deploy's verification reads those with `list_compose_containers`. Once the tag a container was created
+    from has moved to another image, the engine shows the image ID as `image_ref` (see `is_image_id`);
+    `container_info` then has the reference the container was created with.
     """
     try:
         summaries = engine().api.containers(all=True, filters={"label": [LABEL_PROJECT]})
-        infos = []
-        for summary in summaries:
-            info = _summary_info(summary)
-            if _is_image_id(info.image_ref):
-                try:
-                    info = _container_info(engine().api.inspect_container(info.id))
-                except docker.errors.NotFound:
-                    continue  # removed between list and inspect (e.g. mid-recreate)
-            infos.append(info)
     except docker.errors.DockerException as exc:
         raise DockerError(f"cannot list containers: {exc}") from None
+    infos = [_summary_info(summary) for summary in summaries]
     return [info for info in infos if not info.is_oneoff]
+
+
+def container_info(container_id: str) -> ContainerInfo | None:
+    """Inspect one container; None when it is gone."""
+    try:
+        return _container_info(engine().api.inspect_container(container_id))
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot inspect container {container_id[:12]}: {exc}") from None
 
 
 def _summary_info(summary: dict) -> ContainerInfo:
@@ -452,5 +454,6 @@ def _summary_info(summary: dict) -> ContainerInfo:
     )
 
 
-def _is_image_id(reference: str) -> bool:
+def is_image_id(reference: str) -> bool:
+    """True for `sha256:…` or a bare 64-hex ID: what the container list shows once a tag has moved."""
     return reference.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{64}", reference))

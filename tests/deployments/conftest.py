@@ -70,6 +70,10 @@ class EngineSeam:
             raise self.fail_with
         return [c for c in self.containers if project in (None, c.project) and service in (None, c.service)]
 
+    def container_info(self, container_id: str) -> ContainerInfo | None:
+        self.calls["container_info"] += 1
+        return next((c for c in self.containers if c.id == container_id), None)
+
     def image_info(self, reference: str) -> ImageInfo | None:
         self.calls["image_info"] += 1
         if self.on_image_info is not None:
@@ -84,4 +88,21 @@ def engine_seam(monkeypatch: pytest.MonkeyPatch) -> EngineSeam:
     if hasattr(docker, "list_compose_container_summaries"):
         monkeypatch.setattr(docker, "list_compose_container_summaries", seam.list_containers)
     monkeypatch.setattr(docker, "image_info", seam.image_info)
+    monkeypatch.setattr(docker, "container_info", seam.container_info, raising=False)
     return seam
+
+
+@pytest.fixture
+def only_projects(settings) -> Callable[..., None]:
+    """Have discovery ignore every Compose project on the (shared) engine but the named ones.
+
+    Other test sessions may run Compose projects on the same engine at the same time; a test that counts
+    what a whole cycle costs must not count theirs.
+    """
+
+    def ignore_others(*names: str) -> None:
+        client = docker.engine().api
+        projects = {c["Labels"].get(docker.LABEL_PROJECT) for c in client.containers(all=True)}
+        settings.IGNORED_PROJECTS = [p for p in projects if p and p not in names]
+
+    return ignore_others

@@ -85,7 +85,7 @@ DIGEST = "sha256:" + "d" * 64
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_cycle_request_count_for_services_sharing_repositories(registry, compose_project, test_images):
+def test_cycle_request_count_for_services_sharing_repositories(registry, compose_project, test_images, only_projects):
     """5 services on 3 repositories: one tag list per versioned repository, one HEAD per repo:tag."""
     host = registry.host
     build_and_push(f"{host}/count/app:1.0.0", ImageSpec("1.0.0"))
@@ -104,6 +104,7 @@ def test_cycle_request_count_for_services_sharing_repositories(registry, compose
     )
     compose_project.write(f"services:\n{services}\n")
     compose_project.up()
+    only_projects(compose_project.name)
 
     run_cycle(dry_run=True)  # the first contact may probe https once per registry host
     cycle, outcomes = run_cycle(dry_run=True)
