@@ -15,6 +15,7 @@ import pytest
 
 from deployments import docker
 from deployments.docker import ContainerInfo, ImageInfo
+from tests.support.shared_engine import other_projects
 
 
 def image_id(name: str) -> str:
@@ -94,15 +95,9 @@ def engine_seam(monkeypatch: pytest.MonkeyPatch) -> EngineSeam:
 
 @pytest.fixture
 def only_projects(settings) -> Callable[..., None]:
-    """Have discovery ignore every Compose project on the (shared) engine but the named ones.
-
-    Other test sessions may run Compose projects on the same engine at the same time; a test that counts
-    what a whole cycle costs must not count theirs.
-    """
+    """Have discovery ignore every Compose project on the shared engine but the named ones."""
 
     def ignore_others(*names: str) -> None:
-        client = docker.engine().api
-        projects = {c["Labels"].get(docker.LABEL_PROJECT) for c in client.containers(all=True)}
-        settings.IGNORED_PROJECTS = [p for p in projects if p and p not in names]
+        settings.IGNORED_PROJECTS = other_projects(*names)
 
     return ignore_others
