@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 import threading
 import time
@@ -46,7 +47,8 @@ from registries.tags import Candidate, Decision, PolicyError, TagPolicy, rank
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PER_HOST_CONCURRENCY = 4
+PER_HOST_CONCURRENCY = 8
+MAX_THREADS = 16  # across hosts
 RETRY_BUDGET_PER_HOST = 6  # retries of 429/5xx answers per host and cycle; the next cycle asks again
 RETRY_DELAY_MAX = 10.0  # a longer Retry-After gives up until the next cycle
 TICK_SECONDS = 1.0  # how often the caller's `on_tick` runs while requests are in flight
@@ -160,27 +162,41 @@ class HostGate:
 
 
 class RepositoryCheck:
-    """Everything one cycle asks one repository, each question asked at most once (one thread uses it)."""
+    """Everything one cycle asks one repository, each question asked at most once.
+
+    Shared by the threads checking the repository's services (grouped by current tag, so that a `latest`
+    HEAD and a tag list go out together): the first thread to ask a question asks it, the others wait.
+    """
 
     def __init__(self, gate: HostGate, repository: str) -> None:
         self.gate = gate
         self.repository = repository
-        self._tags: list[str] | None = None
-        self._digests: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str], Future] = {}
 
     def tags(self) -> list[str]:
-        if self._tags is None:
-            self._tags = self.gate.call(lambda client: client.list_tags(self.repository))
-        return self._tags
+        return self._once(("tags", ""), lambda client: client.list_tags(self.repository))
 
     def digest(self, tag: str) -> str:
-        if tag not in self._digests:
-            self._digests[tag] = self.gate.call(lambda client: client.head_digest(self.repository, tag))
-        return self._digests[tag]
+        return self._once(("digest", tag), lambda client: client.head_digest(self.repository, tag))
 
     def known_digest(self, tag: str) -> str:
-        """The digest of `tag` if this cycle already asked for it (free), else ""."""
-        return self._digests.get(tag, "")
+        """The digest of `tag` if this cycle already has it (free), else ""."""
+        answer = self._answers.get(("digest", tag))
+        return answer.result() if answer is not None and answer.done() and not answer.exception() else ""
+
+    def _once(self, question: tuple[str, str], ask: Callable[[RegistryClient], T]) -> T:
+        with self._lock:
+            answer = self._answers.get(question)
+            mine = answer is None
+            if mine:
+                answer = self._answers[question] = Future()
+        if mine:
+            try:
+                answer.set_result(self.gate.call(ask))
+            except BaseException as exc:
+                answer.set_exception(exc)
+        return answer.result()
 
     def push_times(self, tags: list[str]) -> dict[str, datetime | None]:
         """Image `created` times, cached by digest: a later cycle pays one HEAD per tag, not three requests."""
@@ -207,12 +223,17 @@ class RepositoryCheck:
 @dataclass
 class _HostWork:
     gate: HostGate
-    queue: deque[tuple[str, list[Service]]] = field(default_factory=deque)
-    executor: ThreadPoolExecutor | None = None
+    queue: deque[tuple[RepositoryCheck, list[Service]]] = field(default_factory=deque)
+    in_flight: int = 0
+    probing: bool = False  # the host was down last cycle: one repository first, the others if it answers
+
+    @property
+    def room(self) -> int:
+        return (1 if self.probing else PER_HOST_CONCURRENCY) - self.in_flight
 
 
 class RegistryCheck:
-    """One cycle's registry questions about `services`; `run()` yields outcomes per repository as they finish.
+    """One cycle's registry questions about `services`; `run()` yields outcomes as each group of services is done.
 
     Credentials are read here, in the caller's thread; the worker threads never touch the database.
     """
@@ -220,7 +241,6 @@ class RegistryCheck:
     def __init__(self, services: list[Service], *, hosts_down: Collection[str] = ()) -> None:
         self._hosts: dict[str, _HostWork] = {}
         self._answered_without_asking: list[list[ServiceOutcome]] = []
-        self._hosts_down = set(hosts_down)
         for repository, group in _by_repository(services).items():
             try:
                 reference = parse_reference(repository)
@@ -228,7 +248,11 @@ class RegistryCheck:
             except (InvalidReference, CredentialError) as exc:
                 self._answered_without_asking.append([ServiceOutcome(service, error=str(exc)) for service in group])
                 continue
-            work.queue.append((reference.repository, group))
+            check = RepositoryCheck(work.gate, reference.repository)
+            for same_tag in _by_current_tag(group):
+                work.queue.append((check, same_tag))
+        for host, work in self._hosts.items():
+            work.probing = host in hosts_down
 
     @property
     def request_count(self) -> int:
@@ -246,26 +270,27 @@ class RegistryCheck:
         yield from self._answered_without_asking
         pending: dict[Future[list[ServiceOutcome]], _HostWork] = {}
         try:
-            for host, work in self._hosts.items():
-                workers = min(PER_HOST_CONCURRENCY, len(work.queue))
-                work.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"check {host}")
-                self._submit(work, pending, 1 if host in self._hosts_down else len(work.queue))
+            for work in self._hosts.values():
+                self._fill(work, pending)
             while pending:
                 done, _ = wait(pending, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
                 if on_tick:
                     on_tick()
                 for future in done:
                     work = pending.pop(future)
+                    work.in_flight -= 1
                     yield future.result()
                     if work.gate.down is not None:  # the rest of this host fails fast, without a thread
                         while work.queue:
                             _, group = work.queue.popleft()
                             yield [ServiceOutcome(service, error=str(work.gate.down)) for service in group]
-                    self._submit(work, pending, len(work.queue))  # after a successful probe: the others
+                    work.probing = False  # it answered: ask the others
+                    self._fill(work, pending)
         finally:
+            for future in pending:
+                future.cancel()
+            wait(pending)
             for work in self._hosts.values():
-                if work.executor is not None:
-                    work.executor.shutdown(wait=True, cancel_futures=True)
                 work.gate.close()
 
     def _host_work(self, registry: str, api_host: str | None) -> _HostWork:
@@ -275,11 +300,24 @@ class RegistryCheck:
         return self._hosts[registry]
 
     @staticmethod
-    def _submit(work: _HostWork, pending: dict, count: int) -> None:
-        assert work.executor is not None
-        for _ in range(min(count, len(work.queue))):
-            repository, group = work.queue.popleft()
-            pending[work.executor.submit(check_repository, work.gate, repository, group)] = work
+    def _fill(work: _HostWork, pending: dict) -> None:
+        while work.queue and work.room > 0:
+            check, group = work.queue.popleft()
+            pending[_executor().submit(check_group, check, group)] = work
+            work.in_flight += 1
+
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_EXECUTOR_PID = 0
+
+
+def _executor() -> ThreadPoolExecutor:
+    """Threads shared by every cycle of this process (starting threads each cycle costs more than a check)."""
+    global _EXECUTOR, _EXECUTOR_PID
+    if _EXECUTOR is None or os.getpid() != _EXECUTOR_PID:  # a forked worker child starts its own
+        _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="registry-check")
+        _EXECUTOR_PID = os.getpid()
+    return _EXECUTOR
 
 
 def check_services(services: list[Service], *, hosts_down: Collection[str] = ()) -> tuple[list[ServiceOutcome], int]:
@@ -289,9 +327,8 @@ def check_services(services: list[Service], *, hosts_down: Collection[str] = ())
     return outcomes, check.request_count
 
 
-def check_repository(gate: HostGate, repository: str, services: list[Service]) -> list[ServiceOutcome]:
-    """Check every service on one repository (in a worker thread: no database access here)."""
-    check = RepositoryCheck(gate, repository)
+def check_group(check: RepositoryCheck, services: list[Service]) -> list[ServiceOutcome]:
+    """Check services of one repository (in a worker thread: no database access here)."""
     outcomes = []
     for service in services:
         try:
@@ -307,6 +344,13 @@ def _by_repository(services: list[Service]) -> dict[str, list[Service]]:
     for service in services:
         groups[service.repository].append(service)
     return groups
+
+
+def _by_current_tag(services: list[Service]) -> list[list[Service]]:
+    groups: dict[str, list[Service]] = defaultdict(list)
+    for service in services:
+        groups[service.current_tag].append(service)
+    return list(groups.values())
 
 
 def _check_service(service: Service, check: RepositoryCheck) -> ServiceOutcome:

@@ -1,7 +1,8 @@
 """The Docker seam for unit tests of discovery and the check cycle: containers and images a test scripts.
 
 Integration tests use the real engine (tests/support/docker_env.py); these only decide what the engine's
-container list and image inspect answer, and count the calls.
+container list and inspects answer, and count the calls. A pytest plugin (tests/conftest.py):
+fixtures `engine_seam` and `only_projects`.
 """
 
 from __future__ import annotations
