@@ -26,11 +26,13 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +52,7 @@ REQUEST_IN_LOG = re.compile(r'"(?:GET|HEAD|POST|PUT|PATCH|DELETE) /v2/')
 class Figures:
     label: str
     ms: float
+    cpu_ms: float  # user + system CPU of the process (all threads): steadier than wall time on a busy machine
     docker_calls: int | None
     queries: int | None
     requests: int | None  # as the updater counted them
@@ -66,6 +69,7 @@ def main() -> None:
     parser.add_argument("--cup", type=Path, help="a Cup binary to measure side by side")
     parser.add_argument("--database-url", default="", help="default: a throwaway SQLite file")
     parser.add_argument("--profile", action="store_true", help="print where a warm cycle spends its time")
+    parser.add_argument("--settle", type=float, default=10, help="seconds to wait after setup")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="updater-bench-"))
     try:
@@ -77,11 +81,8 @@ def main() -> None:
                 started = time.perf_counter()
                 _prepare(engine, registry, args, work)
                 print(f"setup: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-                log = work / "registry" / "registry.log"
-                rows = _measure_updater(args, log)
-                rows.append(_measure_command(engine, log))
-                if args.cup:
-                    rows.append(_measure_cup(engine, registry.host, args.cup, args.repeat, log, work))
+                time.sleep(args.settle)  # let the engine finish starting containers before measuring
+                rows = _measure(args, engine, registry.host, work)
         _report(args, rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -194,9 +195,34 @@ def _logged_requests(log: Path) -> int:
     return sum(1 for line in log.read_text(errors="replace").splitlines() if REQUEST_IN_LOG.search(line))
 
 
-def _measure_updater(args: argparse.Namespace, log: Path) -> list[Figures]:
+def _measure(args: argparse.Namespace, engine: PrivateEngine, registry_host: str, work: Path) -> list[Figures]:
+    """A cold cycle, then warm cycles and Cup runs taking turns (so both see the same machine), then the command."""
+    log = work / "registry" / "registry.log"
+    cycle = _updater_cycle(args, log)
+    rows = [cycle("updater: first cycle (cold)")]
+    warm, cup = [], []
+    config = work / "cup.json"
+    config.write_text(json.dumps({"registries": {registry_host: {"insecure": True}}}))
+    with api_version_shim(engine, "1.44", "1.41") as (address, seen):
+        for _ in range(args.repeat):
+            warm.append(cycle(f"updater: warm cycle (median of {args.repeat})"))
+            if args.cup:
+                cup.append(_cup_run(args.cup, config, address, seen, log, args.repeat))
+    rows.append(_median(warm))
+    if args.profile:
+        _profile_cycle()
+    rows.append(_measure_command(engine, log))
+    if cup:
+        rows.append(_median(cup))
+    return rows
+
+
+def _median(runs: list[Figures]) -> Figures:
+    return sorted(runs, key=lambda figures: figures.ms)[len(runs) // 2]
+
+
+def _updater_cycle(args: argparse.Namespace, log: Path) -> Callable[[str], Figures]:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from deployments import checks, docker
 
@@ -205,31 +231,39 @@ def _measure_updater(args: argparse.Namespace, log: Path) -> list[Figures]:
         hooks = docker.engine().api.hooks["response"]
         hooks.append(lambda response, *a, **k: calls.append(response.request.path_url))
         logged = _logged_requests(log)
+        queries = []
+
+        def count_query(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
         try:
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
+            with connection.execute_wrapper(count_query):
+                started, cpu = time.perf_counter(), time.process_time()
                 cycle, outcomes = checks.run_cycle(dry_run=True)
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             hooks.pop()
         if len(outcomes) != args.services:
             raise RuntimeError(f"checked {len(outcomes)} services, expected {args.services}: {cycle.errors[:3]}")
         updates = sum(1 for outcome in outcomes if outcome.has_update)
         logged = _logged_requests(log) - logged
-        return Figures(label, elapsed * 1000, len(calls), len(queries), cycle.registry_requests, logged, updates)
+        return Figures(
+            label, elapsed * 1000, cpu * 1000, len(calls), len(queries), cycle.registry_requests, logged, updates
+        )
 
-    cold = one_cycle("updater: first cycle (cold)")
-    warm = [one_cycle("warm") for _ in range(args.repeat)]
-    if args.profile:
-        import cProfile
-        import pstats
+    return one_cycle
 
-        with cProfile.Profile() as profile:
-            checks.run_cycle(dry_run=True)
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
-    median = sorted(warm, key=lambda figures: figures.ms)[len(warm) // 2]
-    median.label = f"updater: warm cycle (median of {args.repeat})"
-    return [cold, median]
+
+def _profile_cycle() -> None:
+    import cProfile
+    import pstats
+
+    from deployments import checks
+
+    with cProfile.Profile() as profile:
+        checks.run_cycle(dry_run=True)
+    pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
 
 
 def _measure_command(engine: PrivateEngine, log: Path) -> Figures:
@@ -237,36 +271,32 @@ def _measure_command(engine: PrivateEngine, log: Path) -> Figures:
     with api_version_shim(engine, "1.41", "1.41") as (address, seen):
         env = {**os.environ, "DOCKER_HOST": address}
         logged = _logged_requests(log)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _children_cpu()
         subprocess.run(
             [sys.executable, "manage.py", "check_updates", "--dry-run"], cwd=ROOT, env=env, capture_output=True
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
         calls = len([path for path in seen if not path.endswith("/version")])  # version negotiation
     logged = _logged_requests(log) - logged
-    return Figures("updater: check_updates --dry-run", elapsed * 1000, calls, None, None, logged)
+    return Figures("updater: check_updates --dry-run", elapsed * 1000, cpu * 1000, calls, None, None, logged)
 
 
-def _measure_cup(engine: PrivateEngine, registry_host: str, cup: Path, repeat: int, log: Path, work: Path) -> Figures:
-    config = work / "cup.json"
-    config.write_text(json.dumps({"registries": {registry_host: {"insecure": True}}}))
-    runs = []
-    with api_version_shim(engine, "1.44", "1.41") as (address, seen):
-        for _ in range(repeat):
-            seen.clear()
-            logged = _logged_requests(log)
-            started = time.perf_counter()
-            result = subprocess.run(
-                [str(cup), "-c", str(config), "-s", address, "check", "-r"], capture_output=True, text=True
-            )
-            elapsed = time.perf_counter() - started
-            if result.returncode:
-                raise RuntimeError(f"cup failed: {result.stdout[-1000:]} {result.stderr[-1000:]}")
-            metrics = json.loads(result.stdout)["metrics"]
-            label = f"cup 3.5.1: check -r (median of {repeat})"
-            logged = _logged_requests(log) - logged
-            runs.append(Figures(label, elapsed * 1000, len(seen), None, None, logged, metrics["updates_available"]))
-    return sorted(runs, key=lambda figures: figures.ms)[len(runs) // 2]
+def _cup_run(cup: Path, config: Path, address: str, seen: list[str], log: Path, repeat: int) -> Figures:
+    seen.clear()
+    logged = _logged_requests(log)
+    started, cpu = time.perf_counter(), _children_cpu()
+    result = subprocess.run([str(cup), "-c", str(config), "-s", address, "check", "-r"], capture_output=True, text=True)
+    elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    if result.returncode:
+        raise RuntimeError(f"cup failed: {result.stdout[-1000:]} {result.stderr[-1000:]}")
+    updates = json.loads(result.stdout)["metrics"]["updates_available"]
+    label = f"cup 3.5.1: check -r (median of {repeat})"
+    return Figures(label, elapsed * 1000, cpu * 1000, len(seen), None, None, _logged_requests(log) - logged, updates)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _report(args: argparse.Namespace, rows: list[Figures]) -> None:
@@ -274,15 +304,19 @@ def _report(args: argparse.Namespace, rows: list[Figures]) -> None:
     print(
         f"\n{args.services} running services in {-(-args.services // args.per_project)} Compose projects on "
         f"{args.repositories} repositories ({args.services - floating} on 1.0.0 with 1.1.0 available, "
-        f"{floating} on latest)"
+        f"{floating} on latest); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
-    print(f"{'':42} {'wall ms':>9} {'Docker calls':>13} {'SQL queries':>12} {'registry requests':>18} {'updates':>8}")
+    print(
+        f"{'':42} {'wall ms':>8} {'CPU ms':>7} {'Docker calls':>13} {'SQL queries':>12} {'registry requests':>18} "
+        f"{'updates':>8}"
+    )
     for row in rows:
         counted = "" if row.requests is None else f"{row.requests} / "
         print(
-            f"{row.label:42} {row.ms:9.0f} {_or_dash(row.docker_calls):>13} {_or_dash(row.queries):>12} "
-            f"{counted + str(row.logged) + ' logged':>18} {_or_dash(row.updates):>8}"
+            f"{row.label:42} {row.ms:8.0f} {row.cpu_ms:7.0f} {_or_dash(row.docker_calls):>13} "
+            f"{_or_dash(row.queries):>12} {counted + str(row.logged) + ' logged':>18} {_or_dash(row.updates):>8}"
         )
+    print("(Cup counts updates per image: one per repository here; the updater per service.)")
 
 
 def _or_dash(value: int | None) -> str:
