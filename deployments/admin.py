@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from deployments.forms import ServicePolicyForm
 from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
@@ -47,6 +48,8 @@ SERVICE_POLICY = [
     "automation_paused",
 ]
 SERVICE_CHECK = ["last_checked_at", "last_check_error", "available_tag", "available_digest", "check_explanation"]
+# What the policy form edits: the only fields the admin ever writes (discovery, checks and deploys own the rest).
+POLICY_WRITES = [*ServicePolicyForm.Meta.fields, "policy_overrides"]
 
 
 @admin.register(Service)
@@ -73,8 +76,36 @@ class ServiceAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [*SERVICE_FACTS, "labels", *SERVICE_CHECK, "active_run", "deploy_generation"]
 
+    actions = ["remove_gone_services"]
+
     def has_add_permission(self, request) -> bool:
         return False  # services come from discovery
+
+    def has_delete_permission(self, request, obj: Service | None = None) -> bool:
+        # Only a gone service can be removed (its history goes with it); a running one would come back
+        # at the next check without its history. The "remove gone services" action does it in bulk.
+        return super().has_delete_permission(request, obj) and (obj is None or (obj.is_gone and not obj.active_run_id))
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj: Service, form, change: bool) -> None:
+        # Never a full save: a deploy may have claimed the service since this form loaded it.
+        obj.save(update_fields=POLICY_WRITES)
+
+    @admin.action(description="Remove selected services that are gone (with their history)", permissions=["delete"])
+    def remove_gone_services(self, request, queryset) -> None:
+        with transaction.atomic():
+            gone = queryset.filter(container_state=Service.GONE, active_run__isnull=True)
+            removed = [str(service) for service in gone.select_related("project")]
+            gone.delete()
+        kept = queryset.count()
+        if removed:
+            self.message_user(request, f"Removed {len(removed)} gone service(s): {', '.join(removed)}.")
+        if kept:
+            self.message_user(request, f"Kept {kept} service(s) that still have containers.", messages.WARNING)
 
     @admin.display(description="digest")
     def short_digest(self, service: Service) -> str:

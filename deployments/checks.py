@@ -1,117 +1,79 @@
-"""One check cycle: discover services, ask each registry once per repository, decide and queue deploys.
+"""One check cycle: discover services, ask their registries, decide, and queue deploys.
 
-Request budget per cycle: one tag list per distinct repository (shared by every service on it, only
-when some service needs it), one manifest HEAD per distinct repository:tag whose digest matters
-(floating tags, and each chosen update), and push times only for the few tags ranking asks for.
+The registry questions are asked concurrently (`deployments.registry_checks`); their answers come back here,
+to the one thread that touches the database. A decision is valid only for the service state it was made
+from: a deploy is claimed with the generation, facts and policy the cycle read, and dropped if any changed
+since (a rollback, a manual deploy, an admin edit) — the next cycle decides again from fresh state.
+
+Database cost: a constant number of queries per cycle whatever the number of services (bulk reads and
+writes, only changed rows written), plus a few per deploy queued.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import time
+from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from deployments import docker
 from deployments.discovery import discover_services
 from deployments.dispatch import enqueue_deploy
-from deployments.engine.request import DeployConflict, DeployRequestError, deployment_request
+from deployments.engine.request import DeployConflict, DeployRequestError, StaleDecision, deployment_request
 from deployments.events import EventKind, emit
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
-from deployments.policy import service_policy
-from registries.client import RegistryClient, RegistryError, RegistryNotFound
-from registries.reference import parse_reference
-from registries.secrets import CredentialError
-from registries.services import registry_client_for
-from registries.tags import Candidate, Decision, PolicyError, TagPolicy, rank
+from deployments.registry_checks import RegistryCheck, ServiceOutcome, check_services
+from registries.health import registry_health_record, registry_hosts_down
+
+__all__ = ["ServiceOutcome", "check_services", "prune_cycles", "run_cycle"]
 
 logger = logging.getLogger(__name__)
-PUSH_TIME_LOOKUPS_MAX = 10
-CREATED_CACHE_SIZE = 4096
-_CREATED_BY_DIGEST: OrderedDict[str, datetime | None] = OrderedDict()  # a digest's content never changes
-EXPLANATION_REJECTED_MAX = 200
-CYCLE_HISTORY_DAYS = 7  # a repository can have 10,000 tags; the stored "why" keeps the first 200
+CYCLE_HISTORY_DAYS = 7
+HEARTBEAT_SECONDS = 15  # a running cycle records that it is alive (and renews its lease) this often
+CYCLE_STALE_AFTER = timedelta(minutes=2)  # a running cycle silent for this long lost its worker
+RESULT_FIELDS = ["last_check_error", "available_tag", "available_digest", "check_explanation"]
+# What a deploy decision depends on besides the registry's answer. A claim re-reads these under a row lock.
+DECISION_FIELDS = (
+    "deploy_generation",
+    "current_tag",
+    "current_digest",
+    "image",
+    "repository",
+    "is_running",
+    "labels",
+    "update_mode",
+    "pinned_tag",
+    "ignored_tags",
+    "ignored_digests",
+    "policy_overrides",
+    "automation_paused",
+)
+ID_CHUNK = 900
+State = DeploymentRun.State
 
 
-@dataclass
-class ServiceOutcome:
-    service: Service
-    available_tag: str = ""
-    available_digest: str = ""
-    explanation: dict = field(default_factory=dict)
-    error: str = ""
-    action: str = ""
-    update_mode: str = UpdateMode.AUTO
+def run_cycle(
+    *, service_key: str | None = None, dry_run: bool = False, on_tick: Callable[[], None] | None = None
+) -> tuple[CheckCycle, list[ServiceOutcome]]:
+    """Run one check over every running service (or one, by `PROJECT/SERVICE`); the cycle always ends.
 
-    @property
-    def has_update(self) -> bool:
-        service = self.service
-        if self.error:
-            return False
-        if self.available_tag and self.available_tag != service.current_tag:
-            return True
-        return bool(self.available_digest and self.available_digest != service.current_digest)
-
-
-class RepositoryCheck:
-    """Everything one cycle asks one repository, each question asked at most once."""
-
-    def __init__(self, client: RegistryClient, repository: str) -> None:
-        self.client = client
-        self.repository = repository
-        self._tags: list[str] | None = None
-        self._digests: dict[str, str] = {}
-
-    def tags(self) -> list[str]:
-        if self._tags is None:
-            self._tags = self.client.list_tags(self.repository)
-        return self._tags
-
-    def digest(self, tag: str) -> str:
-        if tag not in self._digests:
-            self._digests[tag] = self.client.head_digest(self.repository, tag)
-        return self._digests[tag]
-
-    def push_times(self, tags: list[str]) -> dict[str, datetime | None]:
-        """Image `created` times, cached by digest: a later cycle pays one HEAD per tag, not three requests."""
-        times: dict[str, datetime | None] = {}
-        for tag in tags[:PUSH_TIME_LOOKUPS_MAX]:
-            try:
-                digest = self.digest(tag)
-            except RegistryNotFound:
-                times[tag] = None
-                continue
-            if digest not in _CREATED_BY_DIGEST:
-                _CREATED_BY_DIGEST[digest] = self.client.image_created(self.repository, digest)
-                while len(_CREATED_BY_DIGEST) > CREATED_CACHE_SIZE:
-                    _CREATED_BY_DIGEST.popitem(last=False)
-            times[tag] = _CREATED_BY_DIGEST[digest]
-        return times
-
-
-def run_cycle(*, service_key: str | None = None, dry_run: bool = False) -> tuple[CheckCycle, list[ServiceOutcome]]:
-    """Run one check over every running service (or one, by `PROJECT/SERVICE`)."""
-    cycle = CheckCycle.objects.create()
-    discovery = discover_services()
-    outcomes, request_count = check_services(_services_to_check(service_key))
-    for outcome in outcomes:
-        _save_outcome(outcome)
-        if not dry_run:
-            _maybe_deploy(outcome, cycle)
-        elif outcome.has_update:
-            outcome.action = f"would deploy {outcome.available_tag}" if _deploy_blocker(outcome) is None else ""
-    cycle.services_checked = len(outcomes)
-    cycle.repositories_checked = len({o.service.repository for o in outcomes})
-    cycle.registry_requests = request_count
-    cycle.updates_found = sum(1 for o in outcomes if o.has_update)
-    cycle.errors = discovery.errors + [f"{o.service}: {o.error}" for o in outcomes if o.error]
-    cycle.state = CheckCycle.State.SUCCEEDED
-    cycle.finished_at = timezone.now()
-    cycle.save()
-    emit(EventKind.CHECK_FINISHED, cycle_id=cycle.pk, updates_found=cycle.updates_found, errors=len(cycle.errors))
+    `on_tick` is called every few seconds while it runs (the periodic task renews its lease there).
+    """
+    cycle = CheckCycle.objects.create(heartbeat_at=timezone.now())
+    _close_abandoned_cycles(cycle)
+    try:
+        outcomes = _run(cycle, service_key, dry_run, _Heartbeat(cycle, on_tick))
+    except docker.DockerError as exc:  # the engine is down or refused: a failed cycle, not a crash
+        logger.warning("check cycle %s failed: %s", cycle.pk, exc)
+        _finish(cycle, CheckCycle.State.FAILED, errors=[f"discovery failed: {exc}"])
+        return cycle, []
+    except BaseException as exc:
+        _finish(cycle, CheckCycle.State.FAILED, errors=[f"unexpected error: {exc.__class__.__name__}: {exc}"])
+        raise
     return cycle, outcomes
 
 
@@ -121,161 +83,211 @@ def prune_cycles(keep_days: int = CYCLE_HISTORY_DAYS) -> int:
     return deleted
 
 
-def check_services(services: list[Service]) -> tuple[list[ServiceOutcome], int]:
-    """Ask the registries about `services`, each question once; return outcomes and the request count."""
-    clients: dict[str, RegistryClient] = {}
+def _run(cycle: CheckCycle, service_key: str | None, dry_run: bool, heartbeat: _Heartbeat) -> list[ServiceOutcome]:
+    discovery = discover_services()
+    heartbeat.beat()
+    services = _services_to_check(discovery.services, discovery.stale, service_key)
+    decisions = _Decisions(cycle, services)
+    check = RegistryCheck(services, hosts_down=registry_hosts_down())
     outcomes: list[ServiceOutcome] = []
-    for repository, group in _by_repository(services).items():
-        outcomes.extend(_check_repository(repository, group, clients))
-    return outcomes, sum(client.request_count for client in clients.values())
+    for batch in check.run(on_tick=heartbeat.beat):  # deploys are claimed as each repository answers
+        for outcome in batch:
+            decisions.act(outcome, dry_run=dry_run)
+        outcomes.extend(batch)
+    down = _report_host_health(check.host_results())
+    _save_outcomes(outcomes)
+    outcomes.sort(key=lambda o: (o.service.project.name, o.service.name))
+    _finish(
+        cycle,
+        CheckCycle.State.SUCCEEDED,
+        services_checked=len(outcomes),
+        repositories_checked=len({o.service.repository for o in outcomes}),
+        registry_requests=check.request_count,
+        updates_found=sum(1 for o in outcomes if o.has_update),
+        deploys_queued=cycle.deploys_queued,
+        errors=discovery.errors + _cycle_errors(outcomes, down),
+    )
+    return outcomes
 
 
-def _services_to_check(service_key: str | None) -> list[Service]:
-    services = Service.objects.select_related("project", "active_run").filter(is_running=True).exclude(repository="")
+def _services_to_check(services: list[Service], stale: set[int], service_key: str | None) -> list[Service]:
+    """Running services with a repository; gone, stopped and just-claimed ones are not checked."""
+    chosen = [s for s in services if s.is_running and s.repository and not s.is_gone and s.pk not in stale]
     if service_key:
         project, _, name = service_key.partition("/")
-        services = services.filter(project__name=project, name=name)
-    return list(services)
+        chosen = [s for s in chosen if (s.project.name, s.name) == (project, name)]
+    return chosen
 
 
-def _by_repository(services: list[Service]) -> dict[str, list[Service]]:
-    groups: dict[str, list[Service]] = defaultdict(list)
-    for service in services:
-        groups[service.repository].append(service)
-    return groups
+class _Heartbeat:
+    """Marks the cycle alive and calls `on_tick`, at most every HEARTBEAT_SECONDS."""
+
+    def __init__(self, cycle: CheckCycle, on_tick: Callable[[], None] | None) -> None:
+        self.cycle = cycle
+        self.on_tick = on_tick
+        self.last = time.monotonic()
+
+    def beat(self) -> None:
+        if time.monotonic() - self.last < HEARTBEAT_SECONDS:
+            return
+        self.last = time.monotonic()
+        CheckCycle.objects.filter(pk=self.cycle.pk, state=CheckCycle.State.RUNNING).update(heartbeat_at=timezone.now())
+        if self.on_tick:
+            self.on_tick()
 
 
-def _check_repository(
-    repository: str, services: list[Service], clients: dict[str, RegistryClient]
-) -> list[ServiceOutcome]:
-    reference = parse_reference(repository)
-    try:
-        if reference.registry not in clients:
-            clients[reference.registry] = registry_client_for(reference.registry, reference.api_host)
-    except CredentialError as exc:
-        return [ServiceOutcome(service, error=str(exc)) for service in services]
-    check = RepositoryCheck(clients[reference.registry], reference.repository)
-    return [_check_service(service, check) for service in services]
-
-
-def _check_service(service: Service, check: RepositoryCheck) -> ServiceOutcome:
-    outcome = ServiceOutcome(service)
-    if "@" in service.image:
-        outcome.explanation = {"reason": "the image is pinned by digest in the compose file; not updated"}
-        return outcome
-    try:
-        policy = service_policy(service)
-        outcome.update_mode = policy.update_mode
-        decision = rank(service.current_tag, [], policy)
-        if decision.tracks_digest:
-            _check_digest(outcome, check)
-        else:
-            _check_tags(outcome, check, policy)
-    except PolicyError as exc:
-        outcome.error = f"invalid update policy: {exc}"
-    except RegistryError as exc:
-        outcome.error = str(exc)
-    return outcome
-
-
-def _check_digest(outcome: ServiceOutcome, check: RepositoryCheck) -> None:
-    service = outcome.service
-    digest = check.digest(service.current_tag)
-    outcome.available_tag = service.current_tag
-    if digest in service.ignored_digests:
-        outcome.explanation = {"tracks_digest": True, "reason": f"{digest} is ignored (rolled back from)"}
-        return
-    outcome.available_digest = digest
-    changed = digest != service.current_digest
-    reason = f"{service.current_tag} now points to {digest}" if changed else f"{service.current_tag} is unchanged"
-    outcome.explanation = {"tracks_digest": True, "current": service.current_tag, "digest": digest, "reason": reason}
-
-
-def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPolicy) -> None:
-    service = outcome.service
-    tags = check.tags()
-    decision: Decision = rank(service.current_tag, tags, policy)
-    if decision.needs_push_time:
-        times = check.push_times(decision.needs_push_time)
-        # The current tag's own time orders it against shas; it may be missing from the listing.
-        names = tags if service.current_tag in tags else [*tags, service.current_tag]
-        decision = rank(service.current_tag, [Candidate(tag, times.get(tag)) for tag in names], policy)
-    outcome.explanation = decision.to_dict(max_rejected=EXPLANATION_REJECTED_MAX)
-    outcome.available_tag = decision.chosen or service.current_tag
-    if decision.chosen:
-        outcome.available_digest = check.digest(decision.chosen)
-
-
-def _save_outcome(outcome: ServiceOutcome) -> None:
-    service = outcome.service
-    # Only a changed result is news; "last checked" itself is announced once per cycle (CHECK_FINISHED).
-    result_before = (service.last_check_error, service.available_tag, service.available_digest)
-    Service.objects.filter(pk=service.pk).update(
-        last_checked_at=timezone.now(),
-        last_check_error=outcome.error,
-        available_tag=outcome.available_tag,
-        available_digest=outcome.available_digest,
-        check_explanation=outcome.explanation,
+def _close_abandoned_cycles(current: CheckCycle) -> None:
+    """Cycles whose worker died mid-way end failed, so none stays `running` forever."""
+    cutoff = timezone.now() - CYCLE_STALE_AFTER
+    CheckCycle.objects.filter(state=CheckCycle.State.RUNNING).exclude(pk=current.pk).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    ).update(
+        state=CheckCycle.State.FAILED,
+        finished_at=timezone.now(),
+        errors=["abandoned: the process running this check stopped before it finished"],
     )
-    service.refresh_from_db()
-    if result_before != (service.last_check_error, service.available_tag, service.available_digest):
-        emit(EventKind.SERVICE_CHANGED, service_id=service.pk)
 
 
-def _deploy_blocker(outcome: ServiceOutcome) -> str | None:
-    """Why an available update is not deployed automatically (None: deploy it)."""
-    service = outcome.service
-    if outcome.update_mode != UpdateMode.AUTO:
-        return f"update mode is {outcome.update_mode}"
-    if service.automation_paused:
-        return "automation paused after a failed restore"
-    if service.active_run_id:
-        return "a deploy is in progress"
-    # Like Argo CD, never retry automatically an image that already failed once it ran; a new
-    # digest for the tag, or a manual deploy, is a fresh attempt. Registry or pull errors do retry.
-    failed_before = DeploymentRun.objects.filter(
-        service=service,
-        state=DeploymentRun.State.FAILED,
-        to_tag=outcome.available_tag,
-        # …nor one the scan gate refused: an operator allows it once (manage.py scan_allow).
-        failed_state__in=[DeploymentRun.State.SCANNING, DeploymentRun.State.REPLACING, DeploymentRun.State.VERIFYING],
-    ).filter(Q(to_digest=outcome.available_digest) | Q(to_digest=""))
-    if failed_before.exists():
-        return f"{outcome.available_tag} failed before; deploy it manually to retry"
-    return None
-
-
-def _maybe_deploy(outcome: ServiceOutcome, cycle: CheckCycle) -> None:
-    if not outcome.has_update:
-        outcome.action = "up to date" if not outcome.error else ""
-        return
-    blocker = _deploy_blocker(outcome)
-    if blocker:
-        outcome.action = f"update available, not deployed: {blocker}"
-        if outcome.update_mode != UpdateMode.AUTO:
-            emit(
-                EventKind.UPDATE_AVAILABLE,
-                service_id=outcome.service.pk,
-                current_tag=outcome.service.current_tag,
-                available_tag=outcome.available_tag,
-                available_digest=outcome.available_digest,
-                update_mode=outcome.update_mode,
-            )
-        return
+def _finish(cycle: CheckCycle, state: str, **fields: object) -> None:
+    fields.update(state=state, finished_at=timezone.now())
     try:
-        with transaction.atomic():
-            run = deployment_request(
-                service=outcome.service,
-                tag=outcome.available_tag,
-                trigger=DeploymentRun.Trigger.AUTO,
-                digest=outcome.available_digest,
-            )
-            enqueue_deploy(run.pk)
-    except DeployConflict as exc:
-        outcome.action = str(exc)
+        CheckCycle.objects.filter(pk=cycle.pk).update(**fields)
+    except Exception:  # e.g. the database itself failed: the next cycle closes this one as abandoned
+        logger.exception("could not record the end of check cycle %s", cycle.pk)
         return
-    except DeployRequestError as exc:  # e.g. a tag the ranking let through but the OCI grammar refuses
-        outcome.error = str(exc)
-        return
-    cycle.deploys_queued += 1
-    outcome.action = f"queued run {run.pk}: deploy {outcome.available_tag}"
+    for name, value in fields.items():
+        setattr(cycle, name, value)
+    emit(EventKind.CHECK_FINISHED, cycle_id=cycle.pk, updates_found=cycle.updates_found, errors=len(cycle.errors))
+
+
+def _report_host_health(results: dict[str, str | None]) -> dict[str, str]:
+    """Store which registry hosts answered; an outage is reported when it starts and when it ends, once."""
+    for change in registry_health_record(results):
+        kind = EventKind.REGISTRY_RECOVERED if change.reachable else EventKind.REGISTRY_UNREACHABLE
+        emit(kind, host=change.host, error=change.error)
+    return {host: error for host, error in results.items() if error is not None}
+
+
+def _cycle_errors(outcomes: list[ServiceOutcome], down: dict[str, str]) -> list[str]:
+    """One line per unreachable host (not one per service on it), then each other service's error."""
+    lines = []
+    for error in down.values():
+        count = sum(1 for o in outcomes if o.error == error)
+        lines.append(f"{error} ({count} service{'s' if count != 1 else ''} not checked)")
+    down_errors = set(down.values())
+    return lines + [f"{o.service}: {o.error}" for o in outcomes if o.error and o.error not in down_errors]
+
+
+def _save_outcomes(outcomes: list[ServiceOutcome]) -> None:
+    """Write the check results that changed, in bulk; announce the changes a user sees."""
+    now = timezone.now()
+    changed, visible = [], []
+    for outcome in outcomes:
+        service = outcome.service
+        before = (service.last_check_error, service.available_tag, service.available_digest)
+        after = (outcome.error, outcome.available_tag, outcome.available_digest)
+        if before != after or outcome.explanation != service.check_explanation:
+            service.last_check_error, service.available_tag, service.available_digest = after
+            service.check_explanation = outcome.explanation
+            changed.append(service)
+        if before != after or service.last_checked_at is None:  # "Not checked yet" → a result is news too
+            visible.append(service.pk)
+        service.last_checked_at = now
+    if changed:
+        Service.objects.bulk_update(changed, RESULT_FIELDS)
+    ids = [o.service.pk for o in outcomes]
+    for start in range(0, len(ids), ID_CHUNK):
+        Service.objects.filter(pk__in=ids[start : start + ID_CHUNK]).update(last_checked_at=now)
+    for service_id in visible:
+        emit(EventKind.SERVICE_CHANGED, service_id=service_id)
+
+
+class _Decisions:
+    """Turns outcomes into actions: deploy, or say why not. Knows what each service looked like when read."""
+
+    def __init__(self, cycle: CheckCycle, services: list[Service]) -> None:
+        self.cycle = cycle
+        self.cycle.deploys_queued = 0
+        self.read = {service.pk: _decision_facts(service) for service in services}
+        self.failed = _failed_targets([service.pk for service in services])
+
+    def act(self, outcome: ServiceOutcome, *, dry_run: bool) -> None:
+        if not outcome.has_update:
+            outcome.action = "up to date" if not outcome.error else ""
+            return
+        blocker = self._blocker(outcome)
+        if dry_run:
+            outcome.action = f"would deploy {outcome.available_tag}" if blocker is None else ""
+            return
+        if blocker:
+            outcome.action = f"update available, not deployed: {blocker}"
+            if outcome.update_mode != UpdateMode.AUTO:
+                emit(
+                    EventKind.UPDATE_AVAILABLE,
+                    service_id=outcome.service.pk,
+                    current_tag=outcome.service.current_tag,
+                    available_tag=outcome.available_tag,
+                    available_digest=outcome.available_digest,
+                    update_mode=outcome.update_mode,
+                )
+            return
+        self._deploy(outcome)
+
+    def _blocker(self, outcome: ServiceOutcome) -> str | None:
+        """Why an available update is not deployed automatically (None: deploy it)."""
+        service = outcome.service
+        if outcome.update_mode != UpdateMode.AUTO:
+            return f"update mode is {outcome.update_mode}"
+        if service.automation_paused:
+            return "automation paused after a failed restore"
+        if service.active_run_id:
+            return "a deploy is in progress"
+        # Like Argo CD, never retry automatically an image that already failed once it ran; a new digest
+        # for a floating tag, or a manual deploy, is a fresh attempt. Registry or pull errors do retry.
+        # A version tag's digest is not asked at check time: any failed run of that tag counts.
+        for digest in self.failed.get((service.pk, outcome.available_tag), ()):
+            if not digest or not outcome.available_digest or digest == outcome.available_digest:
+                return f"{outcome.available_tag} failed before; deploy it manually to retry"
+        return None
+
+    def _deploy(self, outcome: ServiceOutcome) -> None:
+        service = outcome.service
+        read = self.read[service.pk]
+        try:
+            with transaction.atomic():
+                now = Service.objects.select_for_update().filter(pk=service.pk).values(*DECISION_FIELDS).first()
+                if now != read:
+                    raise StaleDecision(f"{service}: changed since it was checked; the next check decides again")
+                run = deployment_request(
+                    service=service,
+                    tag=outcome.available_tag,
+                    trigger=DeploymentRun.Trigger.AUTO,
+                    digest=outcome.available_digest,
+                    expected_generation=read["deploy_generation"],
+                )
+                enqueue_deploy(run.pk)
+        except DeployConflict as exc:
+            outcome.action = str(exc)
+            return
+        except DeployRequestError as exc:  # e.g. a tag the ranking let through but the OCI grammar refuses
+            outcome.error = str(exc)
+            return
+        self.cycle.deploys_queued += 1
+        outcome.action = f"queued run {run.pk}: deploy {outcome.available_tag}"
+
+
+def _decision_facts(service: Service) -> dict[str, object]:
+    return {name: getattr(service, name) for name in DECISION_FIELDS}
+
+
+def _failed_targets(service_ids: list[int]) -> dict[tuple[int, str], list[str]]:
+    """(service, tag) → digests of runs that failed after their image ran, in one query."""
+    failed: dict[tuple[int, str], list[str]] = {}
+    rows = DeploymentRun.objects.filter(
+        service_id__in=service_ids,
+        state=State.FAILED,
+        failed_state__in=[State.SCANNING, State.REPLACING, State.VERIFYING],
+    ).values_list("service_id", "to_tag", "to_digest")
+    for service_id, tag, digest in rows:
+        failed.setdefault((service_id, tag), []).append(digest)
+    return failed

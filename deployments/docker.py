@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -399,3 +400,60 @@ def service_logs(project: str, service: str, *, tail: int = 40) -> str:
         text = raw.decode("utf-8", errors="replace").strip()
         parts.append(f"--- {container.name} (last {tail} lines) ---\n{text or '(no output)'}")
     return "\n".join(parts)
+
+
+# --- Bulk reads for discovery ----------------------------------------------------------------
+
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+_EXIT_CODE_IN_STATUS = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
+
+
+def list_compose_container_summaries() -> list[ContainerInfo]:
+    """Every Compose container (all states, one-off `run` containers excluded) from ONE list call.
+
+    The list answer has the labels, state and image ID; health is in its `Status` text ("Up 2 minutes
+    (healthy)"). Restart count and start time are not in it (`restart_count` is 0, `started_at` ""): the
+    deploy's verification reads those with `list_compose_containers`. Once the tag a container was created
+    from has moved to another image, the engine shows the image ID as `image_ref` (see `is_image_id`);
+    `container_info` then has the reference the container was created with.
+    """
+    try:
+        summaries = engine().api.containers(all=True, filters={"label": [LABEL_PROJECT]})
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot list containers: {exc}") from None
+    infos = [_summary_info(summary) for summary in summaries]
+    return [info for info in infos if not info.is_oneoff]
+
+
+def container_info(container_id: str) -> ContainerInfo | None:
+    """Inspect one container; None when it is gone."""
+    try:
+        return _container_info(engine().api.inspect_container(container_id))
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot inspect container {container_id[:12]}: {exc}") from None
+
+
+def _summary_info(summary: dict) -> ContainerInfo:
+    status_text = summary.get("Status") or ""
+    health = _HEALTH_IN_STATUS.search(status_text)
+    exit_code = _EXIT_CODE_IN_STATUS.match(status_text)
+    names = summary.get("Names") or [""]
+    return ContainerInfo(
+        id=summary["Id"],
+        name=names[0].lstrip("/"),
+        image_id=summary.get("ImageID", ""),
+        image_ref=summary.get("Image", ""),
+        status=summary.get("State", ""),
+        health=health.group(1).removeprefix("health: ") if health else "",
+        restart_count=0,
+        exit_code=int(exit_code.group(1)) if exit_code else 0,
+        started_at="",
+        labels=dict(summary.get("Labels") or {}),
+    )
+
+
+def is_image_id(reference: str) -> bool:
+    """True for `sha256:…` or a bare 64-hex ID: what the container list shows once a tag has moved."""
+    return reference.startswith("sha256:") or bool(re.fullmatch(r"[0-9a-f]{64}", reference))

@@ -87,6 +87,13 @@ class Service(models.Model):
     def __str__(self) -> str:
         return f"{self.project.name}/{self.name}"
 
+    GONE = "missing"  # `container_state` once no container of the service is left on the engine
+
+    @property
+    def is_gone(self) -> bool:
+        """Every container is gone: not checked any more, history kept until an admin removes it."""
+        return self.container_state == self.GONE
+
 
 class DeploymentRun(models.Model):
     """One deploy attempt. It moves through explicit states; each step is persisted before it acts.
@@ -216,6 +223,9 @@ class CheckCycle(models.Model):
     deploys_queued = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="A running cycle whose heartbeat stops was abandoned (its worker died)."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -20,7 +20,7 @@ class ServiceNotFound(LookupError):
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
-    label: str  # Synced · Update available · Deploying… · Blocked · Failed · Unknown
+    label: str  # Synced · Update available · Deploying… · Blocked · Failed · Gone · Unknown
     detail: str
     last_run: DeploymentRun | None
 
@@ -36,7 +36,9 @@ BADGES = {
     "Deploying…": "deploying",
     "Blocked": "blocked",
     "Failed": "failed",
+    "Gone": "gone",
 }
+RUN_LIST_DEFERRED = ("log", "file_backup")  # large: the status page shows neither
 
 
 def service_by_key(key: str) -> Service:
@@ -54,6 +56,9 @@ def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceS
     """Derive the one state a user sees from the stored facts (nothing is stored twice)."""
     if service.active_run_id:
         return ServiceStatus(service, "Deploying…", f"to {service.active_run.to_tag}", last_run)
+    if service.is_gone:
+        since = f" since {service.last_seen_at:%Y-%m-%d %H:%M}" if service.last_seen_at else ""
+        return ServiceStatus(service, "Gone", f"no container left{since}; not checked", last_run)
     if service.automation_paused:
         return ServiceStatus(service, "Failed", service.automation_paused, last_run)
     if last_run and last_run.state == DeploymentRun.State.FAILED and last_run.to_tag == service.available_tag:
@@ -86,11 +91,17 @@ def _update_mode(service: Service) -> str:
 
 
 def service_status_list() -> list[ServiceStatus]:
-    services = Service.objects.select_related("project", "active_run").order_by("project__name", "name")
-    last_runs: dict[int, DeploymentRun] = {}
-    for run in DeploymentRun.objects.filter(service__in=services).order_by("service_id", "-created_at", "-id"):
-        last_runs.setdefault(run.service_id, run)
-    return [service_status(service, last_runs.get(service.pk)) for service in services]
+    """Every service with its state; only each one's last run is loaded, without logs or backups."""
+    last_run_id = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    services = list(
+        Service.objects.select_related("project", "active_run")
+        .defer(*(f"active_run__{name}" for name in RUN_LIST_DEFERRED))
+        .annotate(last_run_id=Subquery(last_run_id))
+        .order_by("project__name", "name")
+    )
+    wanted = [service.last_run_id for service in services if service.last_run_id]
+    last_runs = DeploymentRun.objects.defer(*RUN_LIST_DEFERRED).in_bulk(wanted)
+    return [service_status(service, last_runs.get(service.last_run_id)) for service in services]
 
 
 def recent_revisions(service: Service, limit: int = REVISIONS_SHOWN) -> QuerySet[Revision]:

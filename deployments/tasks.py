@@ -5,24 +5,25 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
-from django.conf import settings
 
 from deployments import checks, engine
 from deployments.dispatch import enqueue_deploy
 from deployments.locks import lease
 
 logger = logging.getLogger(__name__)
+CHECK_LEASE_SECONDS = 60  # renewed every checks.HEARTBEAT_SECONDS while a cycle runs
 
 
 @shared_task(name="deployments.tasks.check_all", ignore_result=True)
 def check_all() -> None:
     """Beat's periodic check; a cycle still running (slow registry) makes the next one skip."""
-    # The lease outlives a normal cycle but not a dead worker's for long.
-    with lease("check-cycle", seconds=min(600, max(60, 2 * settings.CHECK_INTERVAL))) as held:
+    # The running cycle renews the lease every few seconds, so it can be short: a dead worker's lease
+    # frees the next cycle quickly, and a long cycle keeps it.
+    with lease("check-cycle", seconds=CHECK_LEASE_SECONDS) as held:
         if held is None:
             logger.info("a check cycle is already running; skipping")
             return
-        cycle, _ = checks.run_cycle()
+        cycle, _ = checks.run_cycle(on_tick=held.renew)
         checks.prune_cycles()
         logger.info(
             "check cycle %s: %s services, %s registry requests, %s deploys queued",

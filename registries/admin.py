@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from registries.configs import detect_provider
 from registries.connection_test import registry_test_connection
-from registries.models import Registry
+from registries.models import Registry, RegistryHealth
 from registries.providers import provider_class
 
 # Option fields: (name, label, help, providers that use it). Stored in Registry.options; none is secret.
@@ -168,3 +168,17 @@ class RegistryAdmin(admin.ModelAdmin):
             report = registry_test_connection(registry.host, timeout=5.0)
             level = messages.SUCCESS if report.ok else messages.ERROR
             self.message_user(request, " · ".join(report.lines()), level)
+
+
+@admin.register(RegistryHealth)
+class RegistryHealthAdmin(admin.ModelAdmin):
+    """Written by the check cycle only."""
+
+    list_display = ["host", "reachable", "changed_at", "checked_at", "error"]
+    list_filter = ["reachable"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

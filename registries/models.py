@@ -92,3 +92,24 @@ class Registry(models.Model):
 
     def get_secret(self) -> str:
         return decrypt_secret(self.secret_encrypted) if self.secret_encrypted else ""
+
+
+class RegistryHealth(models.Model):
+    """Whether a registry host answered the last check that asked it, and since when.
+
+    Kept per host (with or without a `Registry` row) so that a host that stays down is reported once,
+    when it goes down, and once more when it answers again, across cycles and processes.
+    """
+
+    host = models.CharField(max_length=255, unique=True)
+    reachable = models.BooleanField(default=True)
+    error = models.TextField(blank=True, help_text="Why the last check could not reach it.")
+    changed_at = models.DateTimeField(help_text="Since when it is (un)reachable.")
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["host"]
+        verbose_name_plural = "registry health"
+
+    def __str__(self) -> str:
+        return f"{self.host} ({'reachable' if self.reachable else 'unreachable'})"

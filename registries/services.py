@@ -4,13 +4,16 @@ push times. Everything goes through the registry's provider (`registries.provide
 from __future__ import annotations
 
 import base64
+import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 
 from registries.client import RegistryClient, RegistryError
 from registries.configs import provider_for_host
-from registries.providers import Provider, ProviderCredentials, TagListing
+from registries.providers import Provider, ProviderCredentials, TagListing, provider_for
 from registries.reference import DOCKER_HUB_ALIASES
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,36 @@ def client_for_provider(provider: Provider, *, api_host: str | None = None, **op
     )
 
 
+class RegistryAccess:
+    """A registry's provider, resolved from the database once, then usable from worker threads.
+
+    A stored secret is decrypted when this is built, so `CredentialUndecryptable` is raised in the caller,
+    never in a thread; clients and tag listings need no database afterwards.
+    """
+
+    def __init__(self, registry: str, api_host: str | None = None) -> None:
+        self.registry = registry
+        self._provider, row = provider_for_host(registry)
+        self._api_host = (row.endpoint if row else "") or api_host
+
+    def client(self, **options: Any) -> RegistryClient:
+        """A new client (a client is not thread-safe: one per thread)."""
+        return client_for_provider(self._provider, api_host=self._api_host, **options)
+
+    def tag_listing(self, repository: str, client: RegistryClient) -> TagListing:
+        """Like `repository_tags`, with a provider of its own so that threads never share one."""
+        return _tag_listing(provider_for(self._provider.config), self.registry, repository, client)
+
+
+def registry_client_factory(registry: str, api_host: str | None = None, **options: Any) -> Callable[[], RegistryClient]:
+    """Like `registry_client_for`, but the credentials are read now and clients are built later without the database.
+
+    For worker threads: each calls the factory for a client of its own. `options` go to `RegistryClient`,
+    e.g. `retries=0` for a caller that retries within its own budget.
+    """
+    return functools.partial(RegistryAccess(registry, api_host).client, **options)
+
+
 def registry_docker_auth(registry: str) -> dict[str, dict[str, str]] | None:
     """The `auths` entry of a private Docker config.json for pulling from `registry`; None if anonymous.
 
@@ -68,7 +101,10 @@ def repository_tags(registry: str, repository: str, *, client: RegistryClient | 
     Pass the cycle's `client` to share its connection and request count.
     """
     provider, _ = provider_for_host(registry)
-    client = client or registry_client_for(registry)
+    return _tag_listing(provider, registry, repository, client or registry_client_for(registry))
+
+
+def _tag_listing(provider: Provider, registry: str, repository: str, client: RegistryClient) -> TagListing:
     fallback_reason = ""
     try:
         listing = provider.list_tags_with_times(repository, client)

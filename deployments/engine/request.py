@@ -18,6 +18,10 @@ class DeployConflict(DeployRequestError):
     """Another deploy of this service is in progress."""
 
 
+class StaleDecision(DeployConflict):
+    """The service changed (another deploy was claimed) after the caller read it: its decision no longer holds."""
+
+
 def deployment_request(
     *,
     service: Service,
@@ -27,11 +31,14 @@ def deployment_request(
     digest: str = "",
     image_id: str = "",
     rollback_of: Revision | None = None,
+    expected_generation: int | None = None,
 ) -> DeploymentRun:
     """Create a pending run and mark the service as deploying, atomically.
 
     The partial unique index (one unfinished run per service) and the conditional update on the
-    service's generation both refuse a second concurrent request with `DeployConflict`.
+    service's generation both refuse a second concurrent request with `DeployConflict`. A caller that
+    decided from an earlier read (a check cycle) passes the `deploy_generation` it read: if a deploy or
+    rollback was claimed since, the claim is refused with `StaleDecision`.
     """
     try:
         validate_tag(tag)
@@ -42,6 +49,8 @@ def deployment_request(
     try:
         with transaction.atomic():
             generation = Service.objects.values_list("deploy_generation", flat=True).get(pk=service.pk)
+            if expected_generation is not None and generation != expected_generation:
+                raise StaleDecision(f"{service}: changed since it was checked (another deploy or a rollback)")
             run = DeploymentRun.objects.create(
                 service=service,
                 generation=generation + 1,

@@ -190,10 +190,11 @@ def _registry_config(
     auth: dict[str, object] | None,
     notifications_url: str | None,
     notification_headers: dict[str, str] | None,
+    access_log: bool = False,
 ) -> dict[str, object]:
     config: dict[str, object] = {
         "version": "0.1",
-        "log": {"level": "warn", "accesslog": {"disabled": True}},
+        "log": {"level": "warn", "accesslog": {"disabled": not access_log}},
         "storage": {
             "filesystem": {"rootdirectory": str(data_dir)},
             "delete": {"enabled": True},
@@ -249,8 +250,12 @@ def start_registry(
     auth: str = "none",
     notifications_url: str | None = None,
     notification_headers: dict[str, str] | None = None,
+    access_log: bool = False,
 ) -> Iterator[RunningRegistry]:
-    """Run `docker-registry serve` with storage under `tmp_path`; auth is "none", "htpasswd" or "token"."""
+    """Run `docker-registry serve` with storage under `tmp_path`; auth is "none", "htpasswd" or "token".
+
+    With `access_log`, every request is a line of `tmp_path/registry.log` (benchmarks count them there).
+    """
     if auth not in ("none", "htpasswd", "token"):
         raise ValueError(f"unknown auth mode {auth!r}")
     if not Path(REGISTRY_BINARY).exists():
@@ -277,7 +282,7 @@ def start_registry(
                 }
             }
         port = free_port()
-        config = _registry_config(data_dir, port, auth_config, notifications_url, notification_headers)
+        config = _registry_config(data_dir, port, auth_config, notifications_url, notification_headers, access_log)
         config_path = tmp_path / "config.yml"
         config_path.write_text(json.dumps(config, indent=2))  # JSON is YAML: no YAML library needed
         log_path = tmp_path / "registry.log"
