@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from deployments.discovery import discover_services
 from deployments.dispatch import enqueue_deploy
+from deployments.engine.backoff import deploy_backoff
 from deployments.engine.request import DeployConflict, DeployRequestError, deployment_request
 from deployments.events import EventKind, emit
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
@@ -231,6 +232,8 @@ def _deploy_blocker(outcome: ServiceOutcome) -> str | None:
         return "automation paused after a failed restore"
     if service.active_run_id:
         return "a deploy is in progress"
+    if backing_off := deploy_backoff(service, outcome.available_tag, outcome.available_digest):
+        return backing_off
     # Like Argo CD, never retry automatically an image that already failed once it ran; a new
     # digest for the tag, or a manual deploy, is a fresh attempt. Registry or pull errors do retry.
     failed_before = DeploymentRun.objects.filter(

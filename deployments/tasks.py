@@ -46,7 +46,11 @@ def reconcile() -> None:
     result = engine.reconcile()
     for run_id in result.requeue:
         enqueue_deploy(run_id)
-    if result.requeue or result.recovered or result.released:
+    if result.requeue or result.recovered or result.failed or result.released:
         logger.warning(
-            "reconcile: requeued %s, recovered %s, released %s", result.requeue, result.recovered, result.released
+            "reconcile: requeued %s, recovered %s, failed %s, released %s",
+            result.requeue,
+            result.recovered,
+            result.failed,
+            result.released,
         )

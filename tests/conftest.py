@@ -2,7 +2,7 @@ import pytest
 
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.support.registry", "tests.support.docker_env"]
+pytest_plugins = ["tests.support.registry", "tests.support.docker_env", "tests.support.chaos"]
 
 
 @pytest.fixture

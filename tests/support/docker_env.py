@@ -34,7 +34,10 @@ class ImageSpec:
     """What a test image does: run forever (good), exit at once (broken), or run with a healthcheck."""
 
     version: str
-    behaviour: str = "good"  # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute)
+    # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute) | flap (healthy,
+    # then unhealthy after 4 s) | dies (no healthcheck, exits 1 after 2 s) | stubborn (ignores SIGTERM:
+    # stopping it takes the whole stop_grace_period)
+    behaviour: str = "good"
 
     def dockerfile(self) -> str:
         command = {
@@ -42,6 +45,9 @@ class ImageSpec:
             "healthy": LONG_RUNNING,
             "unhealthy": LONG_RUNNING,
             "slow": LONG_RUNNING,
+            "flap": f"touch /tmp/healthy; (sleep 4; rm -f /tmp/healthy) & {LONG_RUNNING}",
+            "dies": 'echo "version $(cat /version) up"; sleep 2; echo "version $(cat /version) died" >&2; exit 1',
+            "stubborn": 'echo "version $(cat /version) up"; while :; do sleep 1; done',  # PID 1: no TERM handler
             "broken": 'echo "version $(cat /version) is broken" >&2; exit 3',
         }[self.behaviour]
         lines = [
@@ -57,6 +63,8 @@ class ImageSpec:
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/true"]')
         if self.behaviour == "slow":
             lines.append('HEALTHCHECK --interval=60s --start-period=60s CMD ["/bin/true"]')
+        if self.behaviour == "flap":
+            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/test", "-f", "/tmp/healthy"]')
         if self.behaviour == "unhealthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/false"]')
         return "\n".join(lines) + "\n"
