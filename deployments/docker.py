@@ -444,6 +444,23 @@ def tag_image(image_id: str, repository: str, tag: str) -> None:
         raise DockerError(f"cannot tag {image_id[:19]} as {repository}:{tag}: {exc}") from None
 
 
+def remove_container(container_id: str) -> None:
+    """Force-remove a container (its volumes are kept)."""
+    try:
+        engine().api.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        return
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot remove container {container_id[:12]}: {exc}") from None
+
+
+def rename_container(container_id: str, name: str) -> None:
+    try:
+        engine().api.rename(container_id, name)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot rename container {container_id[:12]} to {name}: {exc}") from None
+
+
 def service_logs(project: str, service: str, *, tail: int = 40) -> str:
     """The last lines each of the service's containers printed (for a failed run's log)."""
     parts = []

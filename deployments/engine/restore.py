@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 
 from deployments import compose_file, docker
@@ -82,8 +84,40 @@ def _previous_still_running(run: DeploymentRun, containers: list[docker.Containe
     return status == OK
 
 
+# Compose names a container it is recreating `<12 hex digits>_<name>` (v1: the old one, renamed before the
+# new one is created; v2: the new one, renamed after the old one is removed).
+RECREATE_PREFIX = re.compile(r"^[0-9a-f]{12}_")
+
+
+def _clear_interrupted_recreate(ctx: RunContext, target: docker.ComposeTarget) -> None:
+    """Undo what a killed or failed `up` left half-done, so the restore's own `up` starts clean.
+
+    Only while an old container still exists (the recreate was interrupted): then the deploy's new
+    containers go and an old container Compose renamed gets its name back; it still holds the
+    anonymous volumes, which the restore's recreate carries over. Once the old containers are gone,
+    the new ones hold those volumes and are left to Compose's own recreate.
+    """
+    run = ctx.run
+    old_ids = set(run.from_container_ids)
+    containers = docker.list_compose_containers(target.project, run.service.name)
+    if not any(container.id in old_ids for container in containers):
+        return
+    for container in containers:
+        if container.id not in old_ids:
+            docker.remove_container(container.id)
+            ctx.note(f"removed {container.name or container.id[:12]}, left by the interrupted deploy")
+    taken = {c.name for c in containers if c.id in old_ids}
+    for container in containers:
+        original = RECREATE_PREFIX.sub("", container.name)
+        if container.id in old_ids and original != container.name and original not in taken:
+            docker.rename_container(container.id, original)
+            taken.add(original)
+            ctx.note(f"renamed {container.name} back to {original}")
+
+
 def _bring_back(ctx: RunContext, target: docker.ComposeTarget) -> list[str]:
     run = ctx.run
+    _clear_interrupted_recreate(ctx, target)
     image = compose_file.service_image(
         target.config_files, target.working_dir, run.service.name, environ=docker.interpolation_environ()
     )
