@@ -1,0 +1,147 @@
+"""Shared setup of the fault scenarios: a Compose stack on the real engine and registry, short windows.
+
+Images are built once per session per (version, behaviour) and pushed under each test's own repository,
+so a test may delete tags or manifests without touching another test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker.errors
+import pytest
+
+from deployments.discovery import discover_services
+from deployments.models import Service
+from tests.support.docker_env import ComposeProjectDir, ImageSpec, build_image, docker_client, push_image
+from tests.support.invariants import Baseline
+
+TEMPLATE = """\
+services:
+  web:
+    image: {image}  # the updater edits only this tag
+    labels: {{dockerimageupdater.test: "1"}}
+    stop_grace_period: {grace}
+{extra}"""
+
+_built: dict[tuple[str, str, str], str] = {}
+
+
+def publish(
+    host: str,
+    repository: str,
+    tag: str,
+    spec: ImageSpec,
+    *,
+    keep_local: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+) -> str:
+    """Push `spec` as `host/repository:tag` (built once per session); return its image ID.
+
+    Without `keep_local` the tag is removed from the host again, so a deploy must pull it.
+    """
+    key = (host, spec.version, spec.behaviour)
+    canonical = f"{host}/faults/base:{spec.behaviour}-{spec.version}"
+    if key not in _built:
+        _built[key] = build_image(canonical, spec)
+    reference = f"{host}/{repository}:{tag}"
+    client = docker_client()
+    client.images.get(_built[key]).tag(f"{host}/{repository}", tag)
+    push_image(reference, username=username, password=password)
+    if not keep_local:
+        client.images.remove(reference, noprune=True)
+    return _built[key]
+
+
+@dataclass
+class Stack:
+    """One Compose project with a `web` service on `repository`, discovered, and its baseline."""
+
+    project: ComposeProjectDir
+    host: str
+    repository: str
+    images: dict[str, str]
+    service: Service
+    baseline: Baseline
+    template: Callable[[str], str] = field(repr=False, default=lambda tag: "")
+
+    @property
+    def key(self) -> str:
+        return f"{self.project.name}/web"
+
+    def reference(self, tag: str) -> str:
+        return f"{self.host}/{self.repository}:{tag}"
+
+    def compose_text(self, tag: str) -> bytes:
+        return self.template(tag).encode()
+
+    def target(self, tag: str) -> dict[Path, bytes]:
+        return {self.project.compose_file: self.compose_text(tag)}
+
+    def refresh(self) -> Service:
+        self.service.refresh_from_db()
+        return self.service
+
+    def running_image(self) -> str:
+        running = [c for c in self.project.containers("web") if c.status == "running"]
+        assert len(running) == 1, [(c.name, c.status) for c in self.project.containers("web")]
+        return running[0].attrs["Image"]
+
+    def untag(self, tag: str) -> None:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client().images.remove(self.reference(tag), noprune=True)
+
+
+@pytest.fixture
+def fast_windows(settings):
+    """Short verification windows and deadlines (the product's defaults are 10 s and 120 s)."""
+    settings.STABILITY_WINDOW = 1.0
+    settings.HEALTH_TIMEOUT = 10
+    settings.DEPLOY_DB_RETRY_SECONDS = 5
+
+
+@pytest.fixture
+def make_stack(registry, compose_project, test_images, fast_windows):
+    """`make_stack({"1.0.0": ImageSpec(...), "1.1.0": ...})`: push the tags, run the first, discover it."""
+
+    def make(
+        tags: dict[str, ImageSpec],
+        *,
+        start: str = "1.0.0",
+        host: str | None = None,
+        push_host: str | None = None,
+        grace: str = "1s",
+        extra: str = "",
+        credentials: dict[str, str] | None = None,
+        project: ComposeProjectDir | None = None,
+    ) -> Stack:
+        project = project or compose_project
+        push_host = push_host or registry.host
+        host = host or push_host
+        repository = f"faults/{uuid.uuid4().hex[:8]}"
+        images = {
+            tag: publish(push_host, repository, tag, spec, keep_local=tag == start, **(credentials or {}))
+            for tag, spec in tags.items()
+        }
+        if host != push_host:  # served through a proxy: the running tag must exist under that name
+            docker_client().images.get(images[start]).tag(f"{host}/{repository}", start)
+
+        def template(tag: str) -> str:
+            body = TEMPLATE.format(
+                image=f"{host}/{repository}:{tag}", grace=grace, extra=textwrap.indent(extra, "    ")
+            )
+            return body
+
+        project.write(template(start))
+        project.up()
+        discover_services()
+        service = Service.objects.select_related("project").get(project__name=project.name, name="web")
+        return Stack(project, host, repository, images, service, Baseline.take(project), template)
+
+    return make
