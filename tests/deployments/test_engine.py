@@ -38,7 +38,7 @@ COMPOSE = """\
 services:
   web:
     image: {host}/engine/app:{tag}  # keep me
-    labels: {{dockerimageupdater.test: "1"}}
+    labels: {{dockerimageupdater.test: "1", updater.mode: manual}}  # no other updater on this engine deploys it
     stop_grace_period: 1s
 """
 
@@ -188,8 +188,8 @@ def test_rollback_of_a_floating_tag_brings_back_the_old_image_and_ignores_the_ne
     reference = f"{registry.host}/engine/rolling:stable"
     old_image = build_and_push(reference, ImageSpec("old"))
     compose_project.write(
-        f"services:\n  web:\n    image: {reference}\n    labels: {{dockerimageupdater.test: '1'}}\n"
-        "    stop_grace_period: 1s\n"
+        f"services:\n  web:\n    image: {reference}\n"
+        "    labels: {dockerimageupdater.test: '1', updater.mode: manual}\n    stop_grace_period: 1s\n"
     )
     compose_project.up()
     discover_services()

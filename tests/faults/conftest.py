@@ -17,15 +17,17 @@ import docker.errors
 import pytest
 
 from deployments.discovery import discover_services
-from deployments.models import Service
+from deployments.models import Service, UpdateMode
 from tests.support.docker_env import ComposeProjectDir, ImageSpec, build_image, docker_client, push_image
 from tests.support.invariants import Baseline
 
+# `updater.mode: manual` keeps other updaters sharing this Docker engine (other suites' workers) from
+# deploying our stacks; our own database overrides it to auto (`Service.update_mode`).
 TEMPLATE = """\
 services:
   web:
     image: {image}  # the updater edits only this tag
-    labels: {{dockerimageupdater.test: "1"}}
+    labels: {{dockerimageupdater.test: "1", updater.mode: manual}}
     stop_grace_period: {grace}
 {extra}"""
 
@@ -142,6 +144,8 @@ def make_stack(registry, compose_project, test_images, fast_windows):
         project.up()
         discover_services()
         service = Service.objects.select_related("project").get(project__name=project.name, name="web")
+        Service.objects.filter(pk=service.pk).update(update_mode=UpdateMode.AUTO)
+        service.refresh_from_db()
         return Stack(project, host, repository, images, service, Baseline.take(project), template)
 
     return make

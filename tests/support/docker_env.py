@@ -35,8 +35,8 @@ class ImageSpec:
 
     version: str
     # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute) | flap (healthy,
-    # then unhealthy after 4 s) | dies (no healthcheck, exits 1 after 2 s) | stubborn (ignores SIGTERM:
-    # stopping it takes the whole stop_grace_period)
+    # then unhealthy after $FLAP_AFTER s, default 4) | dies (no healthcheck, exits 1 after $DIE_AFTER s,
+    # default 2) | stubborn (ignores SIGTERM: stopping it takes the whole stop_grace_period)
     behaviour: str = "good"
 
     def dockerfile(self) -> str:
@@ -45,8 +45,8 @@ class ImageSpec:
             "healthy": LONG_RUNNING,
             "unhealthy": LONG_RUNNING,
             "slow": LONG_RUNNING,
-            "flap": f"touch /tmp/healthy; (sleep 4; rm -f /tmp/healthy) & {LONG_RUNNING}",
-            "dies": 'echo "version $(cat /version) up"; sleep 2; echo "version $(cat /version) died" >&2; exit 1',
+            "flap": f"mkdir -p /tmp; touch /tmp/ok; (sleep ${{FLAP_AFTER:-4}}; rm /tmp/ok) & {LONG_RUNNING}",
+            "dies": 'echo "version $(cat /version) up"; sleep ${DIE_AFTER:-2}; echo "$(cat /version) died" >&2; exit 1',
             "stubborn": 'echo "version $(cat /version) up"; while :; do sleep 1; done',  # PID 1: no TERM handler
             "broken": 'echo "version $(cat /version) is broken" >&2; exit 3',
         }[self.behaviour]
@@ -64,7 +64,7 @@ class ImageSpec:
         if self.behaviour == "slow":
             lines.append('HEALTHCHECK --interval=60s --start-period=60s CMD ["/bin/true"]')
         if self.behaviour == "flap":
-            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/test", "-f", "/tmp/healthy"]')
+            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/test", "-f", "/tmp/ok"]')
         if self.behaviour == "unhealthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/false"]')
         return "\n".join(lines) + "\n"

@@ -58,6 +58,19 @@ def assert_nothing_lost(
     texts: Iterable[str] = (),
 ) -> str:
     """Assert the invariant and return the outcome: VERIFIED, FAILED (previous version back) or PAUSED."""
+    try:
+        return _check(baseline, target_files or {}, attempts, list(secrets), list(texts))
+    except AssertionError as exc:
+        logs = "\n".join(
+            f"--- run {run.pk} {run.to_tag} {run.state}: {run.error}\n{run.log}"
+            for run in DeploymentRun.objects.filter(service__project__name=baseline.project.name).order_by("pk")
+        )
+        raise AssertionError(f"{exc}\n{logs}") from None
+
+
+def _check(
+    baseline: Baseline, targets: dict[Path, bytes], attempts: int | None, secrets: list[str], texts: list[str]
+) -> str:
     project, name = baseline.project, baseline.service
     service = Service.objects.select_related("project").get(project__name=project.name, name=name)
     runs = list(DeploymentRun.objects.filter(service=service).order_by("pk"))
@@ -76,7 +89,6 @@ def assert_nothing_lost(
     assert ComposeProject.objects.get(pk=service.project_id).deploy_run_id is None, "the project is still claimed"
 
     # (b) files: before or target, byte for byte; no temp file of ours left behind.
-    targets = target_files or {}
     for path, before in baseline.files.items():
         now = path.read_bytes() if path.exists() else None
         allowed = [before] + ([targets[path]] if path in targets else [])
