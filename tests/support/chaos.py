@@ -26,6 +26,12 @@ class PausePoints:
     """Where paused runs announce themselves; `wait` for one, inject the fault, then `resume` it."""
 
     directory: Path
+    monkeypatch: pytest.MonkeyPatch | None = None
+
+    def disarm(self) -> None:
+        """Runs in this process no longer pause."""
+        if self.monkeypatch is not None:
+            self.monkeypatch.setenv(PAUSE_ENV, "")
 
     def env(self, *steps: str) -> dict[str, str]:
         """The environment a worker process needs to pause at `steps`."""
@@ -50,7 +56,7 @@ def pause_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
     """`pause_points("replacing", …)`: runs in this process pause there (workers get `points.env(...)`)."""
     directory = tmp_path / "fault-points"
     directory.mkdir()
-    points = PausePoints(directory)
+    points = PausePoints(directory, monkeypatch)
 
     def arm(*steps: str) -> PausePoints:
         monkeypatch.setenv(PAUSE_ENV, ",".join(steps))
