@@ -192,9 +192,13 @@ _restore_budget = COMPOSE_TIMEOUT + _verify_budget + 60
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # the database reconciler recovers killed deploys, not redelivery loops
+# Messages are acknowledged when a task starts and never reserved ahead: the database reconciler, not
+# redelivery, recovers a killed deploy or a lost message. (With a late-ack or prefetched message unacked,
+# kombu 5.7 crashes the worker when the Redis connection drops: tests/faults scenario 15.)
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_DISABLE_PREFETCH = True
 CELERY_TASK_SOFT_TIME_LIMIT = _forward_budget
 CELERY_TASK_TIME_LIMIT = _forward_budget + _restore_budget
 # Redis redelivers unacknowledged messages after this; it must outlast the hard time limit.

@@ -43,7 +43,7 @@ def start_run(ctx: RunContext) -> bool:
     with transaction.atomic():
         if not claim_project(ctx.run):
             return False
-        ctx.advance(State.EDITING, started_at=timezone.now(), requeue_count=0)
+        ctx.advance(State.EDITING, started_at=timezone.now())
     return True
 
 

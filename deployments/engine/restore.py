@@ -64,7 +64,9 @@ def restore_previous(ctx: RunContext) -> list[str]:
     target = compose_target(run.service)
     try:
         containers = docker.list_compose_containers(target.project, run.service.name)
-        if _previous_still_running(run, containers):
+        # After an interrupted `up` a "running" old container may be one the daemon is still stopping
+        # (the stop outlives the killed client): from the replace step on, always bring it back.
+        if run.failed_state not in (State.REPLACING, State.VERIFYING) and _previous_still_running(run, containers):
             ctx.note("the previous containers are still running; nothing to bring back")
             return []
         return _bring_back(ctx, target)

@@ -181,7 +181,23 @@ def finish(ctx: RunContext, final_state: str, *, service_fields: dict | None = N
         if not updated:
             raise StaleRun(f"service {ctx.run.service_id} is no longer held by run {ctx.run.pk}")
         ComposeProject.objects.filter(pk=ctx.run.service.project_id, deploy_run=ctx.run.pk).update(deploy_run=None)
+        _hand_over(ctx.run)
         _emit_outcome(ctx.run, service_fields or {})
+
+
+def _hand_over(run: DeploymentRun) -> None:
+    """Queue the project's next waiting run (after commit): the project is free now."""
+    from deployments.dispatch import enqueue_deploy  # the Celery app, only when a run finishes
+
+    waiting = (
+        DeploymentRun.objects.filter(service__project_id=run.service.project_id, state=State.PENDING)
+        .exclude(pk=run.pk)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        enqueue_deploy(waiting)
 
 
 def finish_with_retry(

@@ -158,10 +158,8 @@ def foreign_compose_projects(mine: str) -> str:
     """
     from tests.support.docker_env import docker_client
 
-    names = {
-        c.labels.get("com.docker.compose.project", "")
-        for c in docker_client().containers.list(all=True, filters={"label": "com.docker.compose.project"})
-    }
+    summaries = docker_client().api.containers(all=True, filters={"label": "com.docker.compose.project"})
+    names = {(summary.get("Labels") or {}).get("com.docker.compose.project", "") for summary in summaries}
     return ",".join(sorted(name for name in names if name and name != mine))
 
 
