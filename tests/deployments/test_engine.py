@@ -62,7 +62,19 @@ def engine_images(registry, test_images) -> dict[str, str]:
 
 @pytest.fixture
 def deployed(registry, engine_images, compose_project, compose_variant, fast_verify):
-    """web on engine/app:1.0.0, discovered; 1.1.0 (good) and 1.2.0 (broken) pushed, not tagged here."""
+    """web on engine/app:1.0.0, discovered; 1.1.0 (good) and 1.2.0 (broken) pushed, not tagged here.
+    Once with Compose v1, once with v2."""
+    return _deploy(registry, engine_images, compose_project)
+
+
+@pytest.fixture
+def deployed_once(registry, engine_images, compose_project, fast_verify):
+    """As `deployed`, with the Compose the product finds by itself (v1 here): for engine logic that
+    does not depend on the Compose version."""
+    return _deploy(registry, engine_images, compose_project)
+
+
+def _deploy(registry, engine_images, compose_project):
     host = registry.host
     images = dict(engine_images)
     for tag in ("1.1.0", "1.2.0"):  # an earlier test may have pulled it: the deploy must pull again
@@ -238,8 +250,8 @@ def test_restore_brings_back_a_service_compose_v1_left_stopped_mid_recreate(depl
     assert_still_on_v1(service, project, images, host)
 
 
-def test_a_refused_revert_leaves_tags_and_containers_alone(deployed):
-    service, project, images, host = deployed
+def test_a_refused_revert_leaves_tags_and_containers_alone(deployed_once):
+    service, project, images, host = deployed_once
     pipeline = start_run(service)
     pipeline.snapshot()
     pipeline.edit()
@@ -260,8 +272,8 @@ def test_a_refused_revert_leaves_tags_and_containers_alone(deployed):
     assert running_image(project) == images["1.1.0"]  # left alone for the operator
 
 
-def test_a_database_outage_at_the_final_write_never_undoes_a_verified_deploy(deployed, pause_points, settings):
-    service, project, images, host = deployed
+def test_a_database_outage_at_the_final_write_never_undoes_a_verified_deploy(deployed_once, pause_points, settings):
+    service, project, images, host = deployed_once
     settings.DEPLOY_DB_RETRY_SECONDS = 1
     points = pause_points("verified")
     pipeline = start_run(service)

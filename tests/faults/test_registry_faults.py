@@ -83,7 +83,7 @@ def test_02_pull_cut_halfway_then_backs_off_leaving_the_file_alone(make_stack, r
     assert "retrying 1.1.0" in outcomes[0].action
 
 
-def test_03_registry_refuses_the_stored_password(make_stack, auth_registry):
+def test_03_04_a_refused_password_then_an_undecryptable_one_fail_closed(make_stack, auth_registry, settings):
     credentials = {"username": auth_registry.username, "password": auth_registry.password}
     stack = make_stack(GOOD, push_host=auth_registry.host, credentials=credentials)
     wrong = "Wrong-Password-Canary-5e1f"
@@ -91,31 +91,25 @@ def test_03_registry_refuses_the_stored_password(make_stack, auth_registry):
     registry_row.set_secret(wrong)
     registry_row.save()
 
+    # 3. The registry refuses the stored password: the pull fails, nothing else changes.
     with pytest.raises(CommandError, match="previous version restored"):
         call_command("deploy", stack.key, "1.1.0")
-
-    run = only_run(stack)
-    assert run.failed_state == State.PULLING
-    assert "unauthorized" in run.log.lower() or "authentication required" in run.log.lower()
+    refused = only_run(stack)
+    assert refused.failed_state == State.PULLING
+    assert "unauthorized" in refused.log.lower() or "authentication required" in refused.log.lower()
     secrets = [wrong, auth_registry.password, registry_row.secret_encrypted]
     assert assert_nothing_lost(stack.baseline, attempts=1, secrets=secrets) == FAILED
 
-
-def test_04_stored_credential_cannot_be_decrypted(make_stack, auth_registry, settings):
-    credentials = {"username": auth_registry.username, "password": auth_registry.password}
-    stack = make_stack(GOOD, push_host=auth_registry.host, credentials=credentials)
-    registry_row = Registry(host=auth_registry.host, username=auth_registry.username)
+    # 4. The right password, stored under a key that is gone (rotated without keeping the old one).
     registry_row.set_secret(auth_registry.password)
     registry_row.save()
-    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key changed, the old one not kept
-
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="cannot be decrypted"):
         call_command("deploy", stack.key, "1.1.0")
-
-    run = only_run(stack)
-    assert run.failed_state == State.PULLING
+    undecryptable = DeploymentRun.objects.filter(service=stack.service).first()
+    assert undecryptable.failed_state == State.PULLING
     secrets = [auth_registry.password, registry_row.secret_encrypted]
-    assert assert_nothing_lost(stack.baseline, attempts=1, secrets=secrets) == FAILED
+    assert assert_nothing_lost(stack.baseline, attempts=2, secrets=secrets) == FAILED
 
 
 def test_09_rollback_target_missing_fails_and_keeps_the_current_version(make_stack, registry):
