@@ -23,6 +23,7 @@ from django.utils import timezone
 from deployments import docker
 from deployments.discovery import discover_services
 from deployments.dispatch import enqueue_deploy
+from deployments.engine.backoff import deploy_backoff
 from deployments.engine.request import DeployConflict, DeployRequestError, StaleDecision, deployment_request
 from deployments.events import EventKind, emit
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
@@ -242,6 +243,8 @@ class _Decisions:
             return "automation paused after a failed restore"
         if service.active_run_id:
             return "a deploy is in progress"
+        if backing_off := deploy_backoff(service, outcome.available_tag, outcome.available_digest):
+            return backing_off  # a failure before replace (pull, auth, disk): retried later, file untouched
         # Like Argo CD, never retry automatically an image that already failed once it ran; a new digest
         # for a floating tag, or a manual deploy, is a fresh attempt. Registry or pull errors do retry.
         # A version tag's digest is not asked at check time: any failed run of that tag counts.

@@ -10,4 +10,5 @@ DEPLOY_TASK = "deployments.tasks.deploy"
 
 
 def enqueue_deploy(run_id: int) -> None:
-    transaction.on_commit(lambda: app.send_task(DEPLOY_TASK, args=[run_id]))
+    # robust: with the broker down the message is lost, the pending run is not (the reconciler re-queues it)
+    transaction.on_commit(lambda: app.send_task(DEPLOY_TASK, args=[run_id]), robust=True)

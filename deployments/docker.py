@@ -8,6 +8,8 @@ user's `~/.docker` and stray `COMPOSE_*` or interpolation variables never leak i
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import functools
 import json
 import logging
@@ -16,6 +18,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -143,13 +146,18 @@ PLUGIN_DIRS = (
 )
 
 
-@functools.cache
-def compose_command() -> ComposeCommand:
+_detected: dict[str, ComposeCommand] = {}
+
+
+def compose_command(on_tick: Callable[[], None] | None = None) -> ComposeCommand:
     """Detect Compose once per process: the v2 plugin first, then a standalone `docker-compose` (v1 or v2).
 
     `UPDATER_COMPOSE_COMMAND` can force `docker compose`, `docker-compose` or a path to a compose binary.
+    `on_tick` is called while a `compose version` probe runs (a deploy's heartbeat).
     """
     configured = settings.COMPOSE_COMMAND
+    if configured in _detected:
+        return _detected[configured]
     if configured == "auto":
         candidates = [*_plugin_candidates(), "docker-compose"]
     elif configured == "docker compose":
@@ -157,13 +165,17 @@ def compose_command() -> ComposeCommand:
     else:
         candidates = [configured]
     for candidate in candidates:
-        version = _compose_version(candidate)
+        version = _compose_version(candidate, on_tick)
         if version:
-            return ComposeCommand(argv=(candidate,), version=version)
+            _detected[configured] = ComposeCommand(argv=(candidate,), version=version)
+            return _detected[configured]
     raise DockerError(
         "Docker Compose not found: install the compose plugin (`docker compose`) or `docker-compose`, "
         f"or set UPDATER_COMPOSE_COMMAND (now {configured!r})"
     )
+
+
+compose_command.cache_clear = _detected.clear  # type: ignore[attr-defined]  # as with functools.cache
 
 
 def _plugin_candidates() -> list[str]:
@@ -173,16 +185,21 @@ def _plugin_candidates() -> list[str]:
     return [path for path in paths if os.access(path, os.X_OK)]
 
 
-def _compose_version(executable: str) -> str:
+def _compose_version(executable: str, on_tick: Callable[[], None] | None = None) -> str:
     if not (os.path.isabs(executable) or shutil.which(executable)):
         return ""
     try:
-        probe = subprocess.run(
-            [executable, "version", "--short"], capture_output=True, text=True, timeout=30, env=_base_env(), check=False
+        probe = run_command(
+            [executable, "version", "--short"],
+            env=_base_env(),
+            timeout=settings.COMPOSE_VERSION_TIMEOUT,
+            on_tick=on_tick,
+            merge_stderr=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, ComposeError) as exc:
+        logger.warning("compose candidate %s: %s", executable, exc)
         return ""
-    return probe.stdout.strip() if probe.returncode == 0 else ""
+    return probe.output.strip() if probe.returncode == 0 else ""
 
 
 def interpolation_environ() -> dict[str, str]:
@@ -237,13 +254,26 @@ def run_command(
     timeout: float,
     on_tick: Callable[[], None] | None = None,
     secrets: Sequence[str] = (),
-    tick_every: float = 5.0,
+    tick_every: float | None = None,
+    merge_stderr: bool = True,
 ) -> CommandResult:
-    """Run `argv` (no shell), calling `on_tick` every few seconds (heartbeat); kill it on timeout."""
+    """Run `argv` (no shell), calling `on_tick` every few seconds (heartbeat); kill it on timeout.
+
+    The child runs in its own session (a terminal's Ctrl-C does not reach it; its group is killed on
+    timeout or error) and never outlives this process: on Linux it gets SIGKILL when its parent dies,
+    so a worker killed by the hard time limit or OOM leaves no Compose racing the reconciler's restore.
+    """
+    if tick_every is None:  # often enough that a deploy's heartbeat never looks stale
+        tick_every = min(5.0, settings.DEPLOY_STALE_AFTER / 4)
     started = time.monotonic()
     with tempfile.TemporaryFile() as sink:
         process = subprocess.Popen(  # argument list, never shell=True
-            list(argv), stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            list(argv),
+            stdout=sink,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(),  # only a prctl syscall between fork and exec
         )
         next_tick = started + tick_every
         try:
@@ -263,6 +293,32 @@ def run_command(
             raise
         output = _read_tail(sink, secrets)
     return CommandResult(tuple(argv), process.returncode, output, time.monotonic() - started)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return libc.prctl
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec function giving the child SIGKILL when this process dies (Linux PR_SET_PDEATHSIG)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -289,7 +345,7 @@ def compose_run(
     on_tick: Callable[[], None] | None = None,
 ) -> CommandResult:
     """Run one compose subcommand for `target`; raise `ComposeError` (with output) on a non-zero exit."""
-    command = compose_command()
+    command = compose_command(on_tick)
     argv = [*command.argv, *target.base_args(), *args]
     secrets = auth_secrets(auths)
     with private_docker_config(auths) as config_dir:
@@ -300,8 +356,8 @@ def compose_run(
     return result
 
 
-def compose_config_check(target: ComposeTarget) -> CommandResult:
-    return compose_run(target, ["config", "-q"], timeout=settings.COMPOSE_TIMEOUT)
+def compose_config_check(target: ComposeTarget, *, on_tick: Callable[[], None] | None = None) -> CommandResult:
+    return compose_run(target, ["config", "-q"], timeout=settings.COMPOSE_TIMEOUT, on_tick=on_tick)
 
 
 def compose_pull(
@@ -387,6 +443,23 @@ def tag_image(image_id: str, repository: str, tag: str) -> None:
         engine().api.tag(image_id, repository, tag, force=True)
     except docker.errors.DockerException as exc:
         raise DockerError(f"cannot tag {image_id[:19]} as {repository}:{tag}: {exc}") from None
+
+
+def remove_container(container_id: str) -> None:
+    """Force-remove a container (its volumes are kept)."""
+    try:
+        engine().api.remove_container(container_id, force=True)
+    except docker.errors.NotFound:
+        return
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot remove container {container_id[:12]}: {exc}") from None
+
+
+def rename_container(container_id: str, name: str) -> None:
+    try:
+        engine().api.rename(container_id, name)
+    except docker.errors.DockerException as exc:
+        raise DockerError(f"cannot rename container {container_id[:12]} to {name}: {exc}") from None
 
 
 def service_logs(project: str, service: str, *, tail: int = 40) -> str:

@@ -1,4 +1,5 @@
-"""Per-service Redis leases. They only avoid wasted work: correctness comes from the run's generation."""
+"""Redis leases. They only avoid wasted work: correctness comes from the database (run generations, the
+project claim), and with Redis down every lease is granted."""
 
 from __future__ import annotations
 
@@ -61,5 +62,9 @@ def lease(name: str, *, seconds: int = LEASE_SECONDS) -> Iterator[Lease | None]:
 
 
 def project_lease(project_id: int) -> AbstractContextManager[Lease | None]:
-    """Deploys are serialised per Compose project: its services share the compose file and `.env`."""
-    return lease(f"project:{project_id}")
+    """Spares a busy project's claim query (the database claim is what serialises, engine/claims.py).
+
+    It lasts as long as a run takes to look abandoned and is renewed by every heartbeat, so a killed
+    worker's lease is gone by the time the reconciler may take its run over.
+    """
+    return lease(f"project:{project_id}", seconds=settings.DEPLOY_STALE_AFTER)

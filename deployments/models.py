@@ -15,6 +15,11 @@ class ComposeProject(models.Model):
     config_files = models.JSONField(default=list, help_text="Compose files in `-f` order, absolute paths.")
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The project's deploy claim: its services share the Compose file and `.env`, so one deploy at a
+    # time. Taken with a conditional update, released in the transaction that finishes the run.
+    deploy_run = models.ForeignKey(
+        "DeploymentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["name"]
@@ -79,6 +84,14 @@ class Service(models.Model):
         blank=True, help_text="Set when restoring a failed deploy itself failed; automatic deploys stop until cleared."
     )
 
+    # Backoff after deploys that failed before replacing anything (pull, edit, Compose errors): the
+    # check does not retry the same tag/digest before `backoff_until` (see engine/backoff.py).
+    backoff_tag = models.CharField(max_length=128, blank=True, editable=False)
+    backoff_digest = models.CharField(max_length=100, blank=True, editable=False)
+    backoff_failures = models.PositiveIntegerField(default=0, editable=False)
+    backoff_until = models.DateTimeField(null=True, blank=True, editable=False)
+    backoff_reason = models.TextField(blank=True, editable=False)
+
     class Meta:
         ordering = ["project__name", "name"]
         constraints = [models.UniqueConstraint(fields=["project", "name"], name="unique_service_per_project")]
@@ -95,34 +108,51 @@ class Service(models.Model):
         return self.container_state == self.GONE
 
 
+class RunState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    EDITING = "editing", "Editing compose file"
+    PULLING = "pulling", "Pulling image"
+    SCANNING = "scanning", "Scanning image"
+    REPLACING = "replacing", "Recreating container"
+    VERIFYING = "verifying", "Verifying"
+    RESTORING = "restoring", "Restoring previous version"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Unfinished states: the partial unique index below is built from this tuple, so a state added here is
+# covered by the one-active-run guarantee (and `makemigrations --check` asks for the migration).
+ACTIVE_RUN_STATES = (
+    RunState.PENDING,
+    RunState.EDITING,
+    RunState.PULLING,
+    RunState.SCANNING,
+    RunState.REPLACING,
+    RunState.VERIFYING,
+    RunState.RESTORING,
+)
+FINAL_RUN_STATES = (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+
+def one_active_run_constraint(states: tuple[str, ...] = ACTIVE_RUN_STATES) -> models.UniqueConstraint:
+    """At most one run per service in any of `states`, enforced by the database itself."""
+    return models.UniqueConstraint(
+        fields=["service"],
+        condition=Q(state__in=[str(state) for state in states]),
+        name="one_active_run_per_service",
+    )
+
+
 class DeploymentRun(models.Model):
     """One deploy attempt. It moves through explicit states; each step is persisted before it acts.
 
     Writes are conditional on (`state`, `generation`), so a stale or duplicated task changes nothing.
     """
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        EDITING = "editing", "Editing compose file"
-        PULLING = "pulling", "Pulling image"
-        SCANNING = "scanning", "Scanning image"
-        REPLACING = "replacing", "Recreating container"
-        VERIFYING = "verifying", "Verifying"
-        RESTORING = "restoring", "Restoring previous version"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-
-    ACTIVE_STATES = (
-        State.PENDING,
-        State.EDITING,
-        State.PULLING,
-        State.SCANNING,
-        State.REPLACING,
-        State.VERIFYING,
-        State.RESTORING,
-    )
-    FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+    State = RunState
+    ACTIVE_STATES = ACTIVE_RUN_STATES
+    FINAL_STATES = FINAL_RUN_STATES
 
     class Trigger(models.TextChoices):
         AUTO = "auto", "Automatic"
@@ -155,6 +185,15 @@ class DeploymentRun(models.Model):
     error = models.TextField(blank=True)
     failed_state = models.CharField(max_length=16, blank=True, help_text="The step that was running when it failed.")
     restored = models.BooleanField(default=False, help_text="A failed run put the previous version back.")
+    ignore_tags_on_success = models.JSONField(
+        default=list, blank=True, help_text="A rollback's tags to ignore once it succeeds (decided before it acts)."
+    )
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="Verification passed; recovery records this run instead of undoing it."
+    )
+    requeue_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the reconciler re-queued this pending run without a worker starting it."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -163,16 +202,7 @@ class DeploymentRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            # At most one unfinished run per service, enforced by the database itself.
-            models.UniqueConstraint(
-                fields=["service"],
-                condition=Q(
-                    state__in=["pending", "editing", "pulling", "scanning", "replacing", "verifying", "restoring"]
-                ),
-                name="one_active_run_per_service",
-            ),
-        ]
+        constraints = [one_active_run_constraint()]
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.service} → {self.to_tag} ({self.state})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
 
 from deployments import checks, engine
 from deployments.dispatch import enqueue_deploy
@@ -34,11 +34,13 @@ def check_all() -> None:
         )
 
 
-@shared_task(name="deployments.tasks.deploy", ignore_result=True, bind=True, max_retries=360)
-def deploy(self: Task, run_id: int) -> None:
-    """Run one deploy; while another deploy of the same Compose project runs, try again in 5 s."""
+@shared_task(name="deployments.tasks.deploy", ignore_result=True)
+def deploy(run_id: int) -> None:
+    """Run one deploy. While another deploy holds its Compose project the run waits, pending: the
+    deploy that releases the project queues it (and the reconciler, should that message be lost).
+    No delayed retry: a message held for later stays unacknowledged in the worker."""
     if not engine.execute(run_id):
-        raise self.retry(countdown=5)
+        logger.info("run %s waits for its project", run_id)
 
 
 @shared_task(name="deployments.tasks.reconcile", ignore_result=True)
@@ -47,9 +49,13 @@ def reconcile() -> None:
     result = engine.reconcile()
     for run_id in result.requeue:
         enqueue_deploy(run_id)
-    if result.requeue or result.recovered or result.released:
+    if result.requeue or result.recovered or result.failed or result.released:
         logger.warning(
-            "reconcile: requeued %s, recovered %s, released %s", result.requeue, result.recovered, result.released
+            "reconcile: requeued %s, recovered %s, failed %s, released %s",
+            result.requeue,
+            result.recovered,
+            result.failed,
+            result.released,
         )
 
 

@@ -2,7 +2,12 @@ import pytest
 
 from tests.factories import UserFactory
 
-pytest_plugins = ["tests.support.registry", "tests.support.docker_env", "tests.support.engine_seam"]
+pytest_plugins = [
+    "tests.support.registry",
+    "tests.support.docker_env",
+    "tests.support.engine_seam",
+    "tests.support.chaos",
+]
 
 
 @pytest.fixture

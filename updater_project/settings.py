@@ -181,6 +181,14 @@ HEALTH_TIMEOUT = env.int("UPDATER_HEALTH_TIMEOUT", 120, minimum=1)
 STABILITY_WINDOW = env.float("UPDATER_STABILITY_WINDOW", 10.0, minimum=0.0)
 # A run whose worker has not reported for this long is considered abandoned and is undone.
 DEPLOY_STALE_AFTER = env.int("UPDATER_DEPLOY_STALE_AFTER", 90, minimum=10)
+# A pending run the reconciler re-queued this many times without a worker starting it ends failed.
+DEPLOY_MAX_REQUEUES = env.int("UPDATER_DEPLOY_MAX_REQUEUES", 5, minimum=1)
+# How long a deploy keeps retrying a database write (connection lost, server restarting) before it gives up.
+DEPLOY_DB_RETRY_SECONDS = env.int("UPDATER_DEPLOY_DB_RETRY_SECONDS", 60, minimum=0)
+# A deploy that failed before replacing anything is retried after base, 2 x base, 4 x base… up to max seconds.
+DEPLOY_BACKOFF_BASE = env.int("UPDATER_DEPLOY_BACKOFF_BASE", 300, minimum=1)
+DEPLOY_BACKOFF_MAX = env.int("UPDATER_DEPLOY_BACKOFF_MAX", 6 * 3600, minimum=1)
+COMPOSE_VERSION_TIMEOUT = 30  # `compose version`, once per worker process
 ENCRYPTION_KEYS = env.list("UPDATER_ENCRYPTION_KEYS", [])
 if not ENCRYPTION_KEYS:
     raise ConfigError(
@@ -221,20 +229,29 @@ SCAN_GATE_ON_ERROR = env.choice("UPDATER_SCAN_GATE_ON_ERROR", "block", {"block",
 if SCAN_GATE != "off" and not SCAN_ENABLED:
     raise ConfigError("UPDATER_SCAN_GATE needs UPDATER_SCAN_ENABLED=true")
 
-_deploy_budget = PULL_TIMEOUT + 2 * COMPOSE_TIMEOUT + HEALTH_TIMEOUT + int(STABILITY_WINDOW) + 60
+# Time limits cover the worst case. Soft: detect Compose, then edit + `config` + pull + `up` + verify.
+# Hard: soft plus the restore the soft limit triggers (`up` of the old image + verify) and a margin.
+# Scanning and registry calls heartbeat but are bounded by these limits too.
+_verify_budget = HEALTH_TIMEOUT + int(STABILITY_WINDOW) + 5
+_forward_budget = COMPOSE_VERSION_TIMEOUT + 2 * COMPOSE_TIMEOUT + PULL_TIMEOUT + _verify_budget + 60
 if SCAN_GATE != "off":  # the gate may scan the candidate and the running image inside the deploy
-    _deploy_budget += 2 * SCAN_TIMEOUT
+    _forward_budget += 2 * SCAN_TIMEOUT
+_restore_budget = COMPOSE_TIMEOUT + _verify_budget + 60
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = False  # the database reconciler recovers killed deploys, not redelivery loops
+# Messages are acknowledged when a task starts and never reserved ahead: the database reconciler, not
+# redelivery, recovers a killed deploy or a lost message. (With a late-ack or prefetched message unacked,
+# kombu 5.7 crashes the worker when the Redis connection drops: tests/faults scenario 15.)
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = _deploy_budget
-CELERY_TASK_TIME_LIMIT = _deploy_budget + 60
+CELERY_WORKER_DISABLE_PREFETCH = True
+CELERY_TASK_SOFT_TIME_LIMIT = _forward_budget
+CELERY_TASK_TIME_LIMIT = _forward_budget + _restore_budget
 # Redis redelivers unacknowledged messages after this; it must outlast the hard time limit.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, _deploy_budget * 2)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * CELERY_TASK_TIME_LIMIT)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

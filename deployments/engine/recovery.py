@@ -1,8 +1,10 @@
 """Recovery of runs a worker abandoned (killed, timed out, Redis lost the message).
 
 Postgres/SQLite is the source of truth: a periodic reconcile re-queues pending runs whose message
-may be lost, and undoes active runs whose worker stopped reporting (heartbeat older than
-`DEPLOY_STALE_AFTER`) once it can take the service's lease and fence the old worker out.
+may be lost (and fails one re-queued `DEPLOY_MAX_REQUEUES` times without a worker starting it), and
+takes over active runs whose worker stopped reporting (heartbeat older than `DEPLOY_STALE_AFTER`)
+once it can fence the old worker out: a run verified before its worker died is recorded as it is,
+anything else is undone.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from deployments import docker
+from deployments.engine import claims, sync
+from deployments.engine.backoff import fields_after_failure
 from deployments.engine.restore import restore_and_fail
-from deployments.engine.state import RunContext, StaleRun, take_over
+from deployments.engine.state import RunContext, StaleRun, finish, take_over
+from deployments.engine.targets import compose_target
 from deployments.locks import project_lease
-from deployments.models import DeploymentRun, Service
+from deployments.models import ComposeProject, DeploymentRun, Service
 
 logger = logging.getLogger(__name__)
 State = DeploymentRun.State
@@ -28,6 +34,7 @@ State = DeploymentRun.State
 class ReconcileResult:
     requeue: list[int] = field(default_factory=list)
     recovered: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
     released: int = 0
 
 
@@ -39,25 +46,50 @@ def reconcile(now: datetime | None = None) -> ReconcileResult:
     now = now or timezone.now()
     stale_before = _stale_before(now)
     result = ReconcileResult()
-    pending = DeploymentRun.objects.filter(state=State.PENDING, created_at__lt=stale_before).filter(
-        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale_before)
+    pending = DeploymentRun.objects.select_related("service__project").filter(
+        state=State.PENDING, created_at__lt=stale_before
     )
-    for run in pending:
+    for run in pending.filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale_before)):
+        if run.requeue_count >= settings.DEPLOY_MAX_REQUEUES:
+            if fail_pending(run, f"no worker started this deploy after {run.requeue_count} re-queues"):
+                result.failed.append(run.pk)
+            continue
         # Stamp it so it is re-queued once per stale period, not on every reconcile.
         if DeploymentRun.objects.filter(pk=run.pk, state=State.PENDING, generation=run.generation).update(
-            heartbeat_at=now
+            heartbeat_at=now, requeue_count=run.requeue_count + 1
         ):
             result.requeue.append(run.pk)
     abandoned = DeploymentRun.objects.filter(state__in=DeploymentRun.ACTIVE_STATES, heartbeat_at__lt=stale_before)
     for run_id in abandoned.exclude(state=State.PENDING).values_list("pk", flat=True):
         if recover_run(run_id, now=now):
             result.recovered.append(run_id)
-    result.released = Service.objects.filter(active_run__state__in=DeploymentRun.FINAL_STATES).update(active_run=None)
+    finished = DeploymentRun.FINAL_STATES
+    result.released = Service.objects.filter(active_run__state__in=finished).update(active_run=None)
+    result.released += ComposeProject.objects.filter(deploy_run__state__in=finished).update(deploy_run=None)
     return result
 
 
+def fail_pending(run: DeploymentRun, error: str) -> bool:
+    """End a pending run as failed (nothing was changed yet) and release its service; False if it moved on."""
+    ctx = RunContext(run)
+    ctx.note(f"failed before starting: {error}")
+    run.failed_state = State.PENDING
+    try:
+        finish(
+            ctx,
+            State.FAILED,
+            error=error,
+            failed_state=State.PENDING,
+            restored=True,
+            service_fields=fields_after_failure(run, error),
+        )
+    except StaleRun:
+        return False
+    return True
+
+
 def recover_run(run_id: int, *, now: datetime | None = None) -> bool:
-    """Undo an active run whose worker is gone; do nothing while its worker is alive."""
+    """Take over an active run whose worker is gone; do nothing while its worker is alive."""
     run = DeploymentRun.objects.select_related("service__project").filter(pk=run_id).first()
     if run is None or run.state not in DeploymentRun.ACTIVE_STATES or run.state == State.PENDING:
         return False
@@ -66,16 +98,34 @@ def recover_run(run_id: int, *, now: datetime | None = None) -> bool:
     with project_lease(run.service.project_id) as held:
         if held is None:
             return False
+        if claims.holder_of(run) is not None:
+            return False  # another deploy works in this project: try again later
         try:
             run = take_over(run)
+            claims.claim_project(run)
         except StaleRun:
             return False
         state_name = run.get_state_display().lower()
         ctx = RunContext(run, on_heartbeat=held.renew)
-        ctx.note(f"the worker running this deploy stopped while {state_name}; undoing it")
         try:
-            restore_and_fail(ctx, f"worker lost while {state_name}")
+            if run.verified_at and _target_running(run):
+                ctx.note(f"the worker stopped after verifying ({state_name}); recording the deploy it verified")
+                sync.record_success(ctx, note="recorded by the reconciler")
+            else:
+                ctx.note(f"the worker running this deploy stopped while {state_name}; undoing it")
+                restore_and_fail(ctx, f"worker lost while {state_name}")
         except StaleRun as exc:
             logger.warning("run %s: recovery stopped, %s", run_id, exc)
             return False
     return True
+
+
+def _target_running(run: DeploymentRun) -> bool:
+    """The verified image still runs: recovery records what it observes instead of undoing it."""
+    target = compose_target(run.service)
+    try:
+        containers = docker.list_compose_containers(target.project, run.service.name)
+    except docker.DockerError:
+        return False
+    running = [c for c in containers if c.status == "running"]
+    return bool(running) and all(c.image_id == run.to_image_id for c in running)

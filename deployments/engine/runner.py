@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from deployments import compose_file, docker
 from deployments.backups import seal_edit
-from deployments.engine import restore, sync
-from deployments.engine.state import RunContext, StaleRun
+from deployments.engine import claims, restore, sync
+from deployments.engine.faults import fault_point
+from deployments.engine.state import TRANSIENT_DB_ERRORS, RunContext, StaleRun
 from deployments.engine.targets import compose_target, image_digest_for, reference_for
 from deployments.engine.verify import wait_until_verified
 from deployments.locks import project_lease
@@ -41,9 +42,11 @@ class StepFailed(Exception):
 def execute(run_id: int) -> bool:
     """Entry point for the deploy task and the `deploy` command: run a pending deploy to its end.
 
-    Returns False, doing nothing, while another deploy in the same Compose project holds its lease
-    (the caller retries later). A run that is no longer pending (a redelivered or duplicated
-    message) is handed to recovery, which only acts if its worker is gone.
+    Returns False, doing nothing, while another deploy of the same Compose project holds it (the
+    caller retries later); the waiting run is stamped so the reconciler knows its task is alive.
+    The project is serialised by a database claim; the Redis lease only spares that query. A run
+    that is no longer pending (a redelivered or duplicated message) is handed to recovery, which
+    only acts if its worker is gone.
     """
     run = DeploymentRun.objects.select_related("service__project", "requested_by").filter(pk=run_id).first()
     if run is None:
@@ -56,12 +59,15 @@ def execute(run_id: int) -> bool:
     with project_lease(run.service.project_id) as held:
         if held is None:
             logger.info("run %s: project %s is busy with another deploy", run_id, run.service.project)
+            claims.touch_waiting(run)
             return False
         ctx = RunContext(run, on_heartbeat=held.renew)
+        ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag}")
         try:
-            ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag}")
-            ctx.note(f"compose: {docker.compose_command().describe()}")
-            ctx.advance(State.EDITING, started_at=timezone.now())
+            if not claims.start_run(ctx):
+                logger.info("run %s: project %s is claimed by another deploy", run_id, run.service.project)
+                claims.touch_waiting(run)
+                return False
         except StaleRun:
             return True
         Pipeline(ctx).run_steps()
@@ -82,13 +88,13 @@ class Pipeline:
 
     def run_steps(self) -> None:
         try:
+            self.prepare()
             self.snapshot()
             self.edit()
             self.pull()
             self.scan_gate()
             self.replace()
             self.verify()
-            sync.record_success(self.ctx)
         except StaleRun as exc:
             logger.warning("run %s: stopping, %s", self.run.pk, exc)
         except StepFailed as exc:
@@ -100,12 +106,40 @@ class Pipeline:
         except Exception as exc:
             logger.exception("run %s: unexpected error", self.run.pk)
             self.fail(f"unexpected error: {exc.__class__.__name__}: {exc}")
+        else:
+            self.record()
+
+    def record(self) -> None:
+        """Verified: record that first, then the revision. A database error here never undoes the deploy:
+        both writes are retried, and a run left with `verified_at` is recorded, not undone, by recovery.
+        """
+        try:
+            self.ctx.save(verified_at=timezone.now())
+            self.pause_at("verified")
+            sync.record_success(self.ctx)
+        except StaleRun as exc:
+            logger.warning("run %s: stopping after verification, %s", self.run.pk, exc)
+        except TRANSIENT_DB_ERRORS as exc:
+            logger.error("run %s: verified, but the database is down (%s); recovery records it", self.run.pk, exc)
+
+    def pause_at(self, step: str) -> None:
+        fault_point(step, self.run.pk, self.ctx.heartbeat)
 
     def fail(self, error: str, details: str = "") -> None:
         try:
+            self.pause_at("restoring")
             restore.restore_and_fail(self.ctx, error, details)
         except StaleRun as exc:
             logger.warning("run %s: stopping during restore, %s", self.run.pk, exc)
+
+    def prepare(self) -> None:
+        """Detect Compose and settle policy before anything changes (nothing of this at the end of the run)."""
+        self.pause_at("started")
+        self.ctx.note(f"compose: {docker.compose_command(self.ctx.heartbeat).describe()}")
+        if self.run.trigger == DeploymentRun.Trigger.ROLLBACK:
+            with self.ctx.heartbeat_while():  # a registry honouring Retry-After can take minutes
+                ignored = sync.rollback_ignores(self.run, self.ctx.note)
+            self.ctx.save(ignore_tags_on_success=ignored)
 
     def snapshot(self) -> None:
         """Record what runs now, so a failure can bring exactly that back."""
@@ -124,13 +158,19 @@ class Pipeline:
         )
         # Persist the backup before the write: a worker killed after it can still be undone.
         self.ctx.save(file_backup=seal_edit(edit))
-        compose_file.apply_edit(edit)
+        self.pause_at("planned")
+        try:
+            compose_file.apply_edit(edit)
+        except compose_file.ComposeDriftError:
+            self.ctx.save(file_backup="")  # nothing was written: there is nothing of ours to restore
+            raise
         if edit.changes:
             files = ", ".join(change.path for change in edit.changes)
             self.ctx.note(f"image {edit.old_image} → {edit.new_image} in {files}")
         else:
             self.ctx.note(f"compose file already names {edit.new_image}")
-        docker.compose_config_check(self.target)
+        self.pause_at("edited")
+        docker.compose_config_check(self.target, on_tick=self.ctx.heartbeat)
 
     def pull(self) -> None:
         self.ctx.advance(State.PULLING)
@@ -156,6 +196,7 @@ class Pipeline:
                 f"registry now serves {digest} for {tag} (the check saw {expected}); deploying the pulled image"
             )
         self.ctx.save(to_image_id=image.id, to_digest=digest or expected)
+        self.pause_at("pulled")
 
     def scan_gate(self) -> None:
         if not scan_gate_applies(trigger=self.run.trigger):
@@ -170,6 +211,7 @@ class Pipeline:
 
     def replace(self) -> None:
         self.ctx.advance(State.REPLACING)
+        self.pause_at("replacing")
         force = self.run.trigger == DeploymentRun.Trigger.ROLLBACK
         result = docker.compose_up(self.target, self.service.name, force_recreate=force, on_tick=self.ctx.heartbeat)
         self.ctx.note(result.describe())
@@ -193,4 +235,5 @@ class Pipeline:
         self.ctx.note(f"verified: {verdict.reason}")
 
     def _container_logs(self) -> str:
-        return docker.service_logs(self.target.project, self.service.name, tail=40)
+        with self.ctx.heartbeat_while():
+            return docker.service_logs(self.target.project, self.service.name, tail=40)

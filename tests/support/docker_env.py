@@ -34,7 +34,10 @@ class ImageSpec:
     """What a test image does: run forever (good), exit at once (broken), or run with a healthcheck."""
 
     version: str
-    behaviour: str = "good"  # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute)
+    # good | broken | healthy | unhealthy | slow (healthcheck "starting" for a minute) | flap (healthy,
+    # then unhealthy after $FLAP_AFTER s, default 4) | dies (no healthcheck, exits 1 after $DIE_AFTER s,
+    # default 2) | stubborn (ignores SIGTERM: stopping it takes the whole stop_grace_period)
+    behaviour: str = "good"
     # Look like Alpine 3.19 to Trivy, with these (package, version) in the apk database (see ALPINE_RELEASE).
     alpine_packages: tuple[tuple[str, str], ...] = ()
     # Extra files (path relative to /, content), e.g. a planted secret for Trivy's secret scanner.
@@ -46,6 +49,9 @@ class ImageSpec:
             "healthy": LONG_RUNNING,
             "unhealthy": LONG_RUNNING,
             "slow": LONG_RUNNING,
+            "flap": f"mkdir -p /tmp; touch /tmp/ok; (sleep ${{FLAP_AFTER:-4}}; rm /tmp/ok) & {LONG_RUNNING}",
+            "dies": 'echo "version $(cat /version) up"; sleep ${DIE_AFTER:-2}; echo "$(cat /version) died" >&2; exit 1',
+            "stubborn": 'echo "version $(cat /version) up"; while :; do sleep 1; done',  # PID 1: no TERM handler
             "broken": 'echo "version $(cat /version) is broken" >&2; exit 3',
         }[self.behaviour]
         lines = [
@@ -63,6 +69,8 @@ class ImageSpec:
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/true"]')
         if self.behaviour == "slow":
             lines.append('HEALTHCHECK --interval=60s --start-period=60s CMD ["/bin/true"]')
+        if self.behaviour == "flap":
+            lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/test", "-f", "/tmp/ok"]')
         if self.behaviour == "unhealthy":
             lines.append('HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/bin/false"]')
         return "\n".join(lines) + "\n"

@@ -43,14 +43,19 @@ def product_env(data_dir: Path, **overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_processes(data_dir: Path, *, beat: bool = True, **overrides: str) -> Iterator[dict]:
-    """Start a worker (and beat) as the product does; stop them and report their logs on exit."""
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()  # no leftover messages from an earlier test
+def celery_processes(
+    data_dir: Path, *, beat: bool = True, beats: int = 1, concurrency: int = 2, **overrides: str
+) -> Iterator[dict]:
+    """Start a worker (and `beats` beat processes, if `beat`) as the product does; stop them and report
+    their logs on exit. `beats=2` runs the duplicate beat the docs warn about (fault scenario 17)."""
+    redis.Redis.from_url(overrides.get("REDIS_URL", settings.REDIS_URL)).flushdb()  # no leftover messages
     env = product_env(data_dir, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
-    commands = {"worker": ["worker", "-l", "info", "--concurrency", "2", "-n", f"e2e-{os.getpid()}@%h"]}
-    if beat:
-        commands["beat"] = ["beat", "-l", "info", "-s", str(data_dir / "beat-schedule")]
+    worker = ["worker", "-l", "info", "--concurrency", str(concurrency), "-n", f"e2e-{os.getpid()}@%h"]
+    commands = {"worker": worker}
+    for number in range(beats if beat else 0):
+        name = "beat" if number == 0 else f"beat{number + 1}"
+        commands[name] = ["beat", "-l", "info", "-s", str(data_dir / f"{name}-schedule")]
     logs = {name: open(data_dir / f"{name}.log", "w+b") for name in commands}  # noqa: SIM115
     processes = {
         name: subprocess.Popen(
