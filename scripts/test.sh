@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static redis-server postgresql)
+packages=(docker-registry busybox-static redis-server postgresql debootstrap)  # debootstrap: the fresh-machine test
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -48,7 +48,9 @@ def celery_processes(data_dir: Path, *, beat: bool = True, **overrides: str) -> 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()  # no leftover messages from an earlier test
     env = product_env(data_dir, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
-    commands = {"worker": ["worker", "-l", "info", "--concurrency", "2", "-n", f"e2e-{os.getpid()}@%h"]}
+    # The product's pool (dashboard/launcher): deploys run in threads of one worker process.
+    worker = ["worker", "-l", "info", "--pool", "threads", "--concurrency", "2", "-n", f"e2e-{os.getpid()}@%h"]
+    commands = {"worker": worker}
     if beat:
         commands["beat"] = ["beat", "-l", "info", "-s", str(data_dir / "beat-schedule")]
     logs = {name: open(data_dir / f"{name}.log", "w+b") for name in commands}  # noqa: SIM115
