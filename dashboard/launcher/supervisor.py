@@ -169,8 +169,10 @@ class Supervisor:
         while any(c.pid for c in running):
             time.sleep(0.05)
             self.reap()
-        for child in running:  # the group may outlive its leader (pool processes finishing)
-            _signal_group(child, signal.SIGKILL)
+        for child in running:
+            code = child.process.returncode if child.process else None
+            logger.info("%s stopped (exit code %s)", child.program.name, code)
+            _signal_group(child, signal.SIGKILL)  # the group may outlive its leader (pool processes finishing)
 
     def kill_leftovers(self) -> None:
         """Kill whatever descendant is still alive (re-parented orphans), and reap it."""
