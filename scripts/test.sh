@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry busybox-static redis-server postgresql shellcheck jq chromium)  # chromium: browser tests (Playwright)
+packages=(docker-registry busybox-static redis-server postgresql shellcheck jq chromium debootstrap)  # chromium: browser tests; debootstrap: the fresh-machine test
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

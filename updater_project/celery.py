@@ -1,14 +1,20 @@
 """Celery application and the beat schedule (one beat process only: see README)."""
 
+import gc
+import logging
 import os
+import signal
+import threading
 
-from celery import Celery
+import click
+from celery import Celery, beat, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "updater_project.settings")
 
 app = Celery("updater")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+logger = logging.getLogger(__name__)
 
 
 @app.on_after_finalize.connect
@@ -31,4 +37,97 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "schedule": 300.0,
             "options": {"expires": 300.0},
         },
+        "health-checks": {
+            "task": "health.tasks.run_checks",
+            "schedule": float(settings.HEALTH_CHECK_INTERVAL),
+            "options": {"expires": float(settings.HEALTH_CHECK_INTERVAL)},
+        },
     }
+
+
+@signals.worker_before_create_process.connect
+def share_memory_with_pool_processes(**_kwargs: object) -> None:
+    """Freeze what the worker has loaded before it forks a pool process.
+
+    Python's cyclic GC writes to every object it scans, which copies each shared page into the child
+    that scans it: frozen objects are never scanned, so pool processes keep sharing the parent's memory.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+# --- Beat inside the worker (the launcher's default on one host) ----------------------------------
+# `celery worker -B` forks beat as a grandchild nobody supervises and that costs its own memory. This
+# runs it as a thread of the worker's main process instead; if the thread ever ends on its own, the
+# worker stops, and the launcher restarts the worker (and beat with it). A fleet runs `celery beat`
+# once, separately (`scripts/run.sh --beat separate`, or `--beat off` on the other hosts).
+app.user_options["worker"].add(
+    click.Option(["--beat-thread"], is_flag=True, default=False, help="Run beat in a thread of this worker.")
+)
+
+
+class _BeatThread(threading.Thread):
+    def __init__(self, service: beat.Service) -> None:
+        super().__init__(name="Beat", daemon=True)
+        self.service = service
+        self.stopping = False
+
+    def run(self) -> None:
+        self.service.app.set_current()
+        try:
+            self.service.start()
+        except Exception:
+            logger.exception("beat thread failed")
+        if not self.stopping:
+            logger.critical("beat thread stopped unexpectedly: stopping the worker so that it is restarted")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.service.stop(wait=True)
+
+
+class BeatThread(bootsteps.StartStopStep):
+    """Worker bootstep: the beat scheduler as a thread (enabled by `--beat-thread`)."""
+
+    label = "Beat thread"
+    conditional = True
+
+    def __init__(self, worker: object, beat_thread: bool = False, **options: object) -> None:
+        self.enabled = beat_thread
+        super().__init__(worker, **options)
+
+    def create(self, worker: object) -> _BeatThread:
+        # max_interval 1 s: the thread notices a stop within a second (as Celery's own threaded beat).
+        service = beat.Service(
+            worker.app,  # type: ignore[attr-defined]
+            max_interval=1,
+            schedule_filename=worker.schedule_filename,  # type: ignore[attr-defined]
+            scheduler_cls=worker.scheduler,  # type: ignore[attr-defined]
+        )
+        return _BeatThread(service)
+
+
+app.steps["worker"].add(BeatThread)
+
+
+class ThreadPoolLimits(bootsteps.StartStopStep):
+    """With `--pool threads`: time limits and the memory ceiling Celery enforces only in prefork."""
+
+    label = "Thread pool limits"
+    conditional = True
+
+    def __init__(self, worker: object, **options: object) -> None:
+        pool = getattr(worker, "pool_cls", None)
+        self.enabled = getattr(pool, "__module__", "") == "celery.concurrency.thread"
+        super().__init__(worker, **options)
+
+    def start(self, worker: object) -> None:
+        from django.conf import settings
+
+        from updater_project.worker_limits import ThreadTimeLimits
+
+        ThreadTimeLimits(app, settings.WORKER_MAX_MEMORY_MB).install()
+
+
+app.steps["worker"].add(ThreadPoolLimits)

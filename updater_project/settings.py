@@ -26,8 +26,9 @@ DEBUG = env.bool("UPDATER_DEBUG", False)
 ALLOWED_HOSTS = env.list("UPDATER_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("UPDATER_CSRF_TRUSTED_ORIGINS", [])
 
+# No "daphne" app: it only makes `runserver` ASGI, and it loads Twisted (~20 MB) into every process, worker
+# included. The launcher runs `python -m daphne` for the web process; `manage.py runserver` serves HTTP only.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "deployments",
     "scanning",
     "dashboard",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -105,7 +107,16 @@ def _database_config() -> dict:
 DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+def _private_redis_url() -> str:
+    """The private redis-server the launcher runs (it writes the URL, password included, mode 0600)."""
+    try:
+        return (DATA_DIR / "redis" / "url").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+REDIS_URL = env.str("REDIS_URL", "") or _private_redis_url() or "redis://127.0.0.1:6379/0"
 if urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
     raise ConfigError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {REDIS_URL!r}")
 
@@ -195,6 +206,10 @@ if not ENCRYPTION_KEYS:
         "UPDATER_ENCRYPTION_KEYS is required (scripts/run.sh generates it): create one with "
         "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
     )
+# Health checks (manage.py doctor; the worker refreshes them for the status page's banner).
+HEALTH_CHECK_INTERVAL = env.int("UPDATER_HEALTH_INTERVAL", 300, minimum=30)
+HEALTH_MIN_FREE_DISK_MB = env.int("UPDATER_MIN_FREE_DISK_MB", 1024, minimum=0)
+HEALTH_MAX_CLOCK_SKEW = env.int("UPDATER_MAX_CLOCK_SKEW", 60, minimum=1)
 # Compose projects never touched (e.g. the updater's own stack): comma-separated project names.
 IGNORED_PROJECTS = env.list("UPDATER_IGNORED_PROJECTS", [])
 
@@ -255,6 +270,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * CELERY_TA
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# A worker past this resident size is replaced after its tasks (prefork: per pool process; threads:
+# updater_project/worker_limits.py restarts the worker, and the launcher starts a new one).
+WORKER_MAX_MEMORY_MB = env.int("UPDATER_WORKER_MAX_MEMORY", 300, minimum=64)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = WORKER_MAX_MEMORY_MB * 1024
 
 LOG_LEVEL = env.choice("UPDATER_LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
 LOGGING = {

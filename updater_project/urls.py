@@ -14,5 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("scans/", include("scanning.urls")),
+    path("health/", include("health.urls")),
     path("", include("dashboard.urls")),
 ]
