@@ -38,7 +38,7 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "options": {"expires": 300.0},
         },
         "health-checks": {
-            "task": "health.tasks.run_checks",
+            "task": "dashboard.health.run_checks",
             "schedule": float(settings.HEALTH_CHECK_INTERVAL),
             "options": {"expires": float(settings.HEALTH_CHECK_INTERVAL)},
         },

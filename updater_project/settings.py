@@ -43,7 +43,6 @@ INSTALLED_APPS = [
     "deployments",
     "scanning",
     "dashboard",
-    "health",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("scans/", include("scanning.urls")),
-    path("health/", include("health.urls")),
+    path("health/", include("dashboard.health.urls")),
     path("", include("dashboard.urls")),
 ]

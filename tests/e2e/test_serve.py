@@ -143,7 +143,7 @@ def test_beat_runs_inside_the_worker_and_the_health_checks_reach_the_health_page
     assert "celery beat" not in " ".join(
         Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") for pid in descendants(stack.process.pid)
     )
-    wait_for(lambda: "health.tasks.run_checks" in stack.output(), timeout=60, message="the first health check")
+    wait_for(lambda: "dashboard.health.run_checks" in stack.output(), timeout=60, message="the first health check")
     session = stack.log_in()
 
     def health_page_lists_checks() -> bool:

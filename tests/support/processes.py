@@ -52,7 +52,17 @@ def celery_processes(
     env = product_env(data_dir, **overrides)
     data_dir.mkdir(parents=True, exist_ok=True)
     # The product's pool (dashboard/launcher): deploys run in threads of one worker process.
-    worker = ["worker", "-l", "info", "--pool", "threads", "--concurrency", str(concurrency), "-n", f"e2e-{os.getpid()}@%h"]
+    worker = [
+        "worker",
+        "-l",
+        "info",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "-n",
+        f"e2e-{os.getpid()}@%h",
+    ]
     commands = {"worker": worker}
     for number in range(beats if beat else 0):
         name = "beat" if number == 0 else f"beat{number + 1}"

@@ -1,6 +1,6 @@
 from django import template
 
-from health.selectors import HealthReport, health_report
+from dashboard.health.selectors import HealthReport, health_report
 
 register = template.Library()
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from health.checks import CheckResult
-from health.models import HealthCheck
+from dashboard.health.checks import CheckResult
+from dashboard.models import HealthCheck
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from health import checks
+from dashboard.health import checks
 
 MARKS = {checks.OK: "ok  ", checks.FAILED: "FAIL", checks.SKIPPED: "--  "}
 
@@ -29,6 +29,6 @@ class Command(BaseCommand):
         """Refresh the status page's banner too, when the database can hold the results."""
         if any(result.name == "database" and result.failed for result in results):
             return
-        from health.services import health_record
+        from dashboard.health.services import health_record
 
         health_record(results=results)

@@ -43,7 +43,7 @@ def test_doctor_reports_an_unmigrated_database_and_an_unreachable_redis(tmp_path
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_doctor_passes_and_refreshes_the_stored_results():
-    from health.models import HealthCheck
+    from dashboard.models import HealthCheck
     from tests.support.processes import test_database_url
 
     result = doctor(DATABASE_URL=test_database_url())

@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from health.selectors import health_report
+from dashboard.health.selectors import health_report
 
 
 def health(request: HttpRequest) -> HttpResponse:

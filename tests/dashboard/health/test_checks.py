@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from cryptography.fernet import Fernet
 
+from dashboard.health import checks
 from deployments import docker
-from health import checks
 from registries.models import Registry
 from tests.support.http_server import serve_in_thread
 from tests.support.registry import free_port

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from health import views
+from dashboard.health import views
 
 app_name = "health"
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from health import checks
-from health.models import HealthCheck
-from health.services import health_record
+from dashboard.health import checks
+from dashboard.health.services import health_record
+from dashboard.models import HealthCheck
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,7 @@ def test_recording_replaces_the_previous_results(client):
 
 
 def test_the_periodic_task_runs_the_checks_and_stores_them(settings):
-    from health.tasks import run_checks
+    from dashboard.health.tasks import run_checks
 
     settings.HEALTH_MIN_FREE_DISK_MB = 1024**3  # one real failure to look for
     run_checks()

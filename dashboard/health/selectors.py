@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from health.models import HealthCheck
+from dashboard.models import HealthCheck
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import logging
 
 from celery import shared_task, signals
 
-from health import checks, services
+from dashboard.health import checks, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="health.tasks.run_checks", ignore_result=True, soft_time_limit=120, time_limit=180)
+@shared_task(name="dashboard.health.run_checks", ignore_result=True, soft_time_limit=120, time_limit=180)
 def run_checks() -> None:
     """Beat runs this every UPDATER_HEALTH_INTERVAL seconds; the worker also runs it when it starts."""
     results = checks.run_all()

@@ -1,1 +1,0 @@
-"""Health of the installation: the checks `manage.py doctor` prints and the status page's banner reads."""
