@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deployments.checks import ServiceOutcome, _deploy_blocker
+from deployments.checks import ServiceOutcome, _Decisions
 from deployments.engine.backoff import backoff_delay, deploy_backoff, fields_after_failure
 from deployments.engine.request import deployment_request
 from deployments.engine.restore import restore_and_fail
 from deployments.engine.state import RunContext
-from deployments.models import DeploymentRun, Service
+from deployments.models import CheckCycle, DeploymentRun, Service
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,10 +82,11 @@ def test_the_check_does_not_deploy_a_target_that_is_backing_off():
     service = ServiceFactory()
     fail_before_replace(service)
     service.refresh_from_db()
+    decisions = _Decisions(CheckCycle.objects.create(), [service])
     outcome = ServiceOutcome(service, available_tag="1.2.0", available_digest=DIGEST)
-    assert _deploy_blocker(outcome).startswith("retrying 1.2.0 in 1 min")
+    assert decisions._blocker(outcome).startswith("retrying 1.2.0 in 1 min")
     fresh = ServiceOutcome(service, available_tag="1.2.0", available_digest=OTHER)
-    assert _deploy_blocker(fresh) is None
+    assert decisions._blocker(fresh) is None
 
 
 def test_fields_after_a_failure_for_another_target_start_counting_again():
