@@ -283,6 +283,43 @@ def test_a_version_update_without_a_digest_is_available_and_not_retried_after_it
     assert DeploymentRun.objects.count() == 1
 
 
+def test_an_update_waiting_for_approval_names_the_one_image_to_approve(engine_seam, fake_registry):
+    digest = "sha256:" + "7" * 64
+    fake_registry.route("GET", "/v2/team/app/tags/list", tag_list("1.0.0", "1.1.0"))
+    fake_registry.route(
+        "HEAD", "/v2/team/app/manifests/1.1.0", FakeResponse(200, headers={"Docker-Content-Digest": digest})
+    )
+    engine_seam.run("shop", "web", f"{fake_registry.host}/team/app:1.0.0")
+    run_cycle(dry_run=True)
+    Service.objects.filter(name="web").update(update_mode="notify")
+    cycle, _ = run_cycle()
+    web = Service.objects.get(name="web")
+    assert (web.available_tag, web.available_digest, cycle.deploys_queued) == ("1.1.0", digest, 0)
+    assert cycle.registry_requests == 2  # the tag list, and one HEAD for what a person will approve
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_is_announced_before_its_deploy_is_claimed(engine_seam, fake_registry):
+    from deployments.selectors import board_row
+
+    fake_registry.route("GET", "/v2/team/app/tags/list", tag_list("1.0.0"))
+    engine_seam.run("shop", "web", f"{fake_registry.host}/team/app:1.0.0")
+    run_cycle()
+    fake_registry.route("GET", "/v2/team/app/tags/list", tag_list("1.0.0", "1.1.0"))  # 1.1.0 is pushed
+    seen = []
+
+    def state_when_published(event):  # what a board rendering the row at that moment shows
+        seen.append(board_row(event.service_id).label)
+
+    subscribe(state_when_published, [EventKind.SERVICE_CHANGED])
+    try:
+        cycle, _ = run_cycle()
+    finally:
+        unsubscribe(state_when_published)
+    assert cycle.deploys_queued == 1
+    assert seen == ["Update available", "Deploying…"]
+
+
 def test_the_status_page_loads_only_each_services_last_run_without_its_log(owner):
     service = ServiceFactory()
     for generation in range(1, 21):

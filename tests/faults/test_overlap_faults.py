@@ -1,16 +1,17 @@
-"""Scenarios 13 and 14: a newer tag while a deploy runs, and a rollback clicked during an auto-deploy."""
+"""Scenarios 13 and 14: a newer tag while a deploy runs, and a rollback clicked during an auto-deploy; and an
+approval that no longer names what the registry serves."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from deployments import engine
+from deployments import engine, services
 from deployments.checks import run_cycle
-from deployments.models import DeploymentRun, Revision
+from deployments.models import DeploymentRun, Revision, Service, UpdateMode
 from tests.support.chaos import Background
 from tests.support.docker_env import ImageSpec
-from tests.support.invariants import VERIFIED, assert_nothing_lost
+from tests.support.invariants import FAILED, VERIFIED, assert_nothing_lost
 from tests.support.stacks import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -66,3 +67,27 @@ def test_14_rollback_requested_during_an_auto_deploy_is_refused_clearly(make_sta
     rollback = DeploymentRun.objects.filter(service=stack.service).first()
     assert (rollback.trigger, rollback.state) == (DeploymentRun.Trigger.ROLLBACK, State.SUCCEEDED)
     assert assert_nothing_lost(stack.baseline, attempts=2) == VERIFIED
+
+
+def test_an_approved_tag_pushed_again_before_the_pull_is_not_deployed(make_stack, registry):
+    stack = make_stack({"1.0.0": ImageSpec("1.0.0"), "1.1.0": ImageSpec("1.1.0")})
+    Service.objects.filter(pk=stack.service.pk).update(update_mode=UpdateMode.NOTIFY)
+    run_cycle(service_key=stack.key)
+    offered = stack.refresh()
+    assert offered.available_tag == "1.1.0" and offered.available_digest.startswith("sha256:")
+    assert not offered.runs.exists()  # notify mode: it waits for a person
+
+    publish(registry.host, stack.repository, "1.1.0", ImageSpec("1.1.1"))  # someone re-pushes 1.1.0
+    run = services.service_approve(
+        service=offered,
+        tag="1.1.0",
+        digest=offered.available_digest,
+        generation=offered.deploy_generation,
+        user=None,
+    )
+    engine.execute(run.pk)
+
+    run.refresh_from_db()
+    assert (run.state, run.failed_state) == (State.FAILED, State.PULLING)
+    assert f"not the approved {offered.available_digest}" in run.error
+    assert assert_nothing_lost(stack.baseline, attempts=1) == FAILED
