@@ -158,7 +158,7 @@ def test_approving_an_update_of_a_notify_service_deploys_exactly_what_was_checke
         )
 
         page.goto(f"{base_url}/activity/")
-        page.wait_for_selector("text=approve")
+        page.wait_for_selector("#activity td code >> text=approve")
         shots.take(page, "activity")
 
 
