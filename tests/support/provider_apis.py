@@ -5,9 +5,9 @@ the documented field names, checks the credentials the way the provider does, an
 OCI Distribution part of each provider is the real `docker-registry` (see `registry_users`).
 
     Docker Hub   POST /v2/auth/token, GET /v2/namespaces/{ns}/repositories/{repo}/tags (page_size, next)
-    Azure AD     POST /{tenant}/oauth2/v2.0/token (client credentials)
-    ACR          POST /oauth2/exchange, POST|GET /oauth2/token, GET /acr/v1/{repo}/_tags (Link)
-    Google       POST /token (JWT bearer grant, signature checked), GET /v1/projects/…/dockerImages
+    Azure AD     GET /{tenant}/v2.0/.well-known/openid-configuration, POST /{tenant}/oauth2/v2.0/token (HTTPS)
+    ACR          POST /oauth2/exchange, POST /oauth2/token, GET /acr/v1/{repo}/_tags (challenge, Link; HTTPS)
+    Google       POST /token (JWT bearer grant, signature checked), GET /v1/projects/…/dockerImages (pageToken)
     Harbor       GET /api/v2.0/projects/{p}/repositories/{double-encoded}/artifacts (Basic, Link)
     SWR          GET /v2/manage/namespaces/{ns}/repos/{repo}/tags (SDK-HMAC-SHA256 signature checked)
     DigitalOcean GET /v2/registry/{registry}/repositories/{repo}/tags (Bearer, links.pages.next)
@@ -107,57 +107,123 @@ def serve_hub(fake: FakeRegistry, repository: str, tags: list[dict], *, login: t
 
 # --- Azure AD and ACR -------------------------------------------------------------------------------
 
+ACR_AUDIENCE = "https://containerregistry.azure.net"
+
+
+def serve_aad_discovery(fake: FakeRegistry, tenant: str) -> None:
+    """Azure AD's OIDC discovery document for `tenant` (MSAL reads `token_endpoint` from it before any token)."""
+    base = f"{fake.url}/{tenant}"
+    document = {
+        "issuer": f"{base}/v2.0",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+    }
+    fake.route("GET", f"/{tenant}/v2.0/.well-known/openid-configuration", FakeResponse(200, document))
+
 
 class AcrEmulator:
-    """AAD client credentials → ACR exchange → refresh token (the registry accepts it as the null-GUID user)."""
+    """Azure AD and ACR as the azure-identity and azure-containerregistry SDKs call them, over TLS.
+
+    Azure AD  GET  /{tenant}/v2.0/.well-known/openid-configuration   (OIDC discovery)
+              POST /{tenant}/oauth2/v2.0/token    client_credentials, scope `<audience>/.default`
+    ACR       POST /oauth2/exchange   grant_type=access_token, service, access_token (an AAD token for an accepted
+                                      audience) -> {"refresh_token"}; the real registry then takes it as the null GUID
+              POST /oauth2/token      grant_type=refresh_token, service, scope, refresh_token -> {"access_token"};
+                                      grant_type=password (anonymous) is refused: anonymous pull is off
+              GET  /acr/v1/{repo}/_tags   Bearer (scope repository:{repo}:metadata_read) or the admin user's Basic;
+                                      unauthenticated -> 401 with a Bearer challenge; `n`, `last`, `orderby`,
+                                      `Link` rel="next"; 403 DENIED for a principal without read on the repository
+    """
 
     NULL_GUID = "00000000-0000-0000-0000-000000000000"
 
-    def __init__(self, fake: FakeRegistry, running: RunningRegistry, *, tenant: str, client: tuple[str, str]) -> None:
+    def __init__(
+        self,
+        fake: FakeRegistry,
+        running: RunningRegistry,
+        *,
+        tenant: str,
+        client: tuple[str, str],
+        registry: str,
+        admin: tuple[str, str] | None = None,
+    ) -> None:
+        assert fake.tls is not None, "the Azure SDKs send tokens over HTTPS only: use tls_fake_registry"
         self.fake, self.running, self.tenant, self.client = fake, running, tenant, client
+        self.registry, self.admin = registry, admin
+        self.audiences = {ACR_AUDIENCE}  # what the registry accepts at the exchange (ARM too where enabled)
+        self.denied: set[str] = set()  # repositories the service principal may not read
+        self.page_limit = 2  # ACR caps `n`; small here so that paging is exercised
         self.aad_tokens: set[str] = set()
         self.refresh_tokens: set[str] = set()
-        self.access_tokens: set[str] = set()
+        self.access_tokens: dict[str, str] = {}  # token -> the repository it may read
         self.refresh_lifetime = 3 * 3600.0
+        serve_aad_discovery(fake, tenant)
         fake.handler("POST", f"/{tenant}/oauth2/v2.0/token", self._aad)
         fake.handler("POST", "/oauth2/exchange", self._exchange)
         fake.handler("POST", "/oauth2/token", self._token)
-        fake.handler("GET", "/oauth2/token", self._basic_token)
 
-    def serve_tags(self, repository: str, tags: list[dict], *, admin: tuple[str, str] | None = None) -> None:
-        self.admin = admin
+    def serve_tags(self, repository: str, tags: list[dict] | None) -> None:
+        """ACR's tag list of `repository` (None: no such repository, 404 NAME_UNKNOWN once authenticated)."""
 
         def answer(request: RecordedRequest) -> FakeResponse:
-            if bearer(request) not in self.access_tokens:
-                return UNAUTHORIZED
-            last = request.query.get("last")
-            start = next((i + 1 for i, tag in enumerate(tags) if tag["name"] == last), 0)
-            page = tags[start : start + 2]
+            token = bearer(request)
+            admin = self.admin is not None and basic(request) == self.admin
+            if not admin and token not in self.access_tokens:
+                return self._challenge(repository)
+            if token and self.access_tokens[token] != repository:
+                return FakeResponse(403, {"errors": [{"code": "DENIED", "message": "requested access is denied"}]})
+            if tags is None:
+                return FakeResponse(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "repository not found"}]})
+            ordered = tags
+            if request.query.get("orderby") in ("timedesc", "timeasc"):
+                desc = request.query["orderby"] == "timedesc"
+                ordered = sorted(tags, key=lambda tag: tag["lastUpdateTime"], reverse=desc)
+            last, size = request.query.get("last"), min(int(request.query.get("n", "100")), self.page_limit)
+            start = next((i + 1 for i, tag in enumerate(ordered) if tag["name"] == last), 0)
+            page = [
+                {**tag, "changeableAttributes": CHANGEABLE}
+                for tag in ordered[start : start + size]  # as ACR answers them
+            ]
             headers = {}
-            if start + 2 < len(tags):
-                headers["Link"] = f'</acr/v1/{repository}/_tags?last={page[-1]["name"]}&n=2>; rel="next"'
-            return FakeResponse(200, {"registry": "emulated", "imageName": repository, "tags": page}, headers)
+            if start + size < len(ordered):
+                query = f"last={page[-1]['name']}&n={size}&orderby={request.query.get('orderby', '')}"
+                headers["Link"] = f'</acr/v1/{repository}/_tags?{query}>; rel="next"'
+            body = {"registry": self.registry, "imageName": repository, "tags": page}
+            return FakeResponse(200, body, headers)
 
+        # The SDK sends the name percent-encoded (`team%2Fapp`), a `Link` carries it as is: ACR decodes both.
         self.fake.handler("GET", f"/acr/v1/{repository}/_tags", answer)
+        self.fake.handler("GET", f"/acr/v1/{quote(repository, safe='')}/_tags", answer)
+
+    def _challenge(self, repository: str) -> FakeResponse:
+        challenge = (
+            f'Bearer realm="{self.fake.url}/oauth2/token",service="{self.registry}",'
+            f'scope="repository:{repository}:metadata_read"'
+        )
+        body = {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]}
+        return FakeResponse(401, body, {"WWW-Authenticate": challenge})
 
     def _aad(self, request: RecordedRequest) -> FakeResponse:
         data = form(request)
-        wanted = {"grant_type": "client_credentials", "scope": "https://containerregistry.azure.net/.default"}
-        if any(data.get(key) != value for key, value in wanted.items()):
+        if data.get("grant_type") != "client_credentials" or not data.get("scope", "").endswith("/.default"):
             return FakeResponse(400, {"error": "invalid_request"})
         if (data.get("client_id"), data.get("client_secret")) != self.client:
-            return FakeResponse(401, {"error": "invalid_client", "error_description": "AADSTS7000215"})
-        token = fake_jwt(3600, aud="https://containerregistry.azure.net")
+            return FakeResponse(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid secret"})
+        token = fake_jwt(3600, aud=data["scope"].removesuffix("/.default"), tid=self.tenant)
         self.aad_tokens.add(token)
         return FakeResponse(200, {"token_type": "Bearer", "expires_in": 3600, "access_token": token})
 
     def _exchange(self, request: RecordedRequest) -> FakeResponse:
         data = form(request)
-        if data.get("grant_type") != "access_token" or data.get("access_token") not in self.aad_tokens:
+        token = data.get("access_token", "")
+        if data.get("grant_type") != "access_token" or token not in self.aad_tokens:
             return UNAUTHORIZED
-        if data.get("tenant") != self.tenant:
-            return FakeResponse(400, {"errors": [{"code": "TENANT", "message": "wrong tenant"}]})
-        refresh = fake_jwt(self.refresh_lifetime)
+        if claims(token).get("aud") not in self.audiences:
+            return FakeResponse(401, {"errors": [{"code": "UNAUTHORIZED", "message": "audience not accepted"}]})
+        if data.get("service") != self.registry or data.get("tenant", self.tenant) != self.tenant:
+            return FakeResponse(400, {"errors": [{"code": "BAD_REQUEST", "message": "wrong service or tenant"}]})
+        refresh = fake_jwt(self.refresh_lifetime, aud=self.registry, grant_type="refresh_token")
         self.refresh_tokens.add(refresh)
         assert self.running.token_server is not None
         self.running.token_server.users[self.NULL_GUID] = refresh  # what the registry now accepts
@@ -167,17 +233,22 @@ class AcrEmulator:
         data = form(request)
         if data.get("grant_type") != "refresh_token" or data.get("refresh_token") not in self.refresh_tokens:
             return UNAUTHORIZED
-        return self._access()
-
-    def _basic_token(self, request: RecordedRequest) -> FakeResponse:
-        if basic(request) != getattr(self, "admin", None):
-            return UNAUTHORIZED
-        return self._access()
-
-    def _access(self) -> FakeResponse:
-        token = fake_jwt(300)
-        self.access_tokens.add(token)
+        repository = data.get("scope", "").removeprefix("repository:").rpartition(":")[0]
+        token = fake_jwt(300, access=[] if repository in self.denied else [{"type": "repository", "name": repository}])
+        self.access_tokens[token] = "" if repository in self.denied else repository
         return FakeResponse(200, {"access_token": token})
+
+
+CHANGEABLE = {"deleteEnabled": True, "writeEnabled": True, "readEnabled": True, "listEnabled": True}
+
+
+def claims(token: str) -> dict:
+    """The unverified claims of a JWT-shaped token."""
+    payload = token.split(".")[1] if token.count(".") == 2 else ""
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return {}
 
 
 # --- Google -----------------------------------------------------------------------------------------
