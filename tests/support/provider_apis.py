@@ -44,13 +44,18 @@ def fake_jwt(lifetime: float, **claims: object) -> str:
     return f"{part({'alg': 'none'})}.{part(payload)}.sig"
 
 
+def authorization(request: RecordedRequest) -> str:
+    """The Authorization header, whatever its case (google-auth sends `authorization`)."""
+    return next((value for name, value in request.headers.items() if name.lower() == "authorization"), "")
+
+
 def bearer(request: RecordedRequest) -> str:
-    value = request.headers.get("Authorization", "")
+    value = authorization(request)
     return value.removeprefix("Bearer ") if value.startswith("Bearer ") else ""
 
 
 def basic(request: RecordedRequest) -> tuple[str, str] | None:
-    value = request.headers.get("Authorization", "")
+    value = authorization(request)
     if not value.startswith("Basic "):
         return None
     user, _, password = base64.b64decode(value[6:]).decode().partition(":")
@@ -255,19 +260,33 @@ def claims(token: str) -> dict:
 
 
 class GoogleEmulator:
-    """Google's OAuth token endpoint (JWT bearer grant, RS256 signature checked) and Artifact Registry REST."""
+    """Google's OAuth token endpoint and Artifact Registry's REST API, as google-auth and the AR SDK call them.
+
+    OAuth   POST /token   grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer, assertion = an RS256 JWT signed
+                          with the service-account key (signature, `aud` and the scope checked)
+    AR      GET  /v1/projects/{p}/locations/{l}/repositories/{r}/dockerImages   Bearer: an access token from
+                          /token, or a self-signed JWT (AIP-4111: RS256 by the key, iss = sub = the account, a
+                          `scope` claim, unexpired), which is what the SDK sends with a key; `pageSize` (capped, so
+                          paging is exercised), `pageToken` -> `nextPageToken`; errors as Google's JSON
+                          (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404 NOT_FOUND)
+    """
 
     def __init__(self, fake: FakeRegistry, running: RunningRegistry | None = None) -> None:
         self.fake, self.running = fake, running
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.tokens: set[str] = set()
+        self.tokens: dict[str, str] = {}  # access token -> the service account it was minted for
+        self.accounts: set[str] = set()  # service accounts whose key is self.key
+        self.self_signed: list[dict] = []  # claims of the self-signed JWTs accepted
+        self.denied: set[str] = set()  # service accounts without artifactregistry.dockerimages.list
         self.lifetime = 3600
+        self.page_limit = 1
         fake.handler("POST", "/token", self._token)
 
     def service_account_json(self, email: str = "updater@demo-project.iam.gserviceaccount.com") -> str:
         pem = self.key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
+        self.accounts.add(email)
         return json.dumps(
             {
                 "type": "service_account",
@@ -280,42 +299,72 @@ class GoogleEmulator:
             }
         )
 
-    def serve_images(self, parent: str, images: list[dict]) -> None:
-        """`parent` = projects/P/locations/L/repositories/R; one image per page."""
+    def revoke(self, token: str) -> None:
+        self.tokens.pop(token, None)
+
+    def serve_images(self, parent: str, images: list[dict] | None) -> None:
+        """`parent` = projects/P/locations/L/repositories/R (None: no such repository)."""
 
         def answer(request: RecordedRequest) -> FakeResponse:
-            if bearer(request) not in self.tokens:
-                return FakeResponse(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+            account = self.tokens.get(bearer(request)) or self._self_signed_account(bearer(request))
+            if account is None:
+                return google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+            if account in self.denied:
+                return google_error(403, "PERMISSION_DENIED", f"Permission denied on resource {parent}.")
+            if images is None:
+                return google_error(404, "NOT_FOUND", f"Requested entity was not found: {parent}.")
             index = int(request.query.get("pageToken", "0"))
-            body: dict = {"dockerImages": images[index : index + 1]}
-            if index + 1 < len(images):
-                body["nextPageToken"] = str(index + 1)
+            size = min(int(request.query.get("pageSize", "100")), self.page_limit)
+            body: dict = {"dockerImages": images[index : index + size]}
+            if index + size < len(images):
+                body["nextPageToken"] = str(index + size)
             return FakeResponse(200, body)
 
         self.fake.handler("GET", f"/v1/{parent}/dockerImages", answer)
 
-    def _token(self, request: RecordedRequest) -> FakeResponse:
-        data = form(request)
-        if data.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            return FakeResponse(400, {"error": "unsupported_grant_type"})
-        header, payload, signature = data.get("assertion", "..").split(".")
+    def _signed_claims(self, jwt: str) -> dict | None:
+        """The claims of a JWT signed RS256 by the service-account key, or None."""
         try:
+            header, payload, signature = jwt.split(".")
             self.key.public_key().verify(
                 base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
                 f"{header}.{payload}".encode(),
                 padding.PKCS1v15(),
                 hashes.SHA256(),
             )
+            return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         except Exception:
+            return None
+
+    def _self_signed_account(self, jwt: str) -> str | None:
+        claims = self._signed_claims(jwt) if jwt.count(".") == 2 else None
+        if claims is None or claims.get("iss") not in self.accounts or claims.get("sub") != claims.get("iss"):
+            return None
+        if "cloud-platform" not in claims.get("scope", "") or claims.get("exp", 0) <= time.time():
+            return None
+        self.self_signed.append(claims)
+        return claims["iss"]
+
+    def _token(self, request: RecordedRequest) -> FakeResponse:
+        data = form(request)
+        if data.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return FakeResponse(400, {"error": "unsupported_grant_type"})
+        claims = self._signed_claims(data.get("assertion", ""))
+        if claims is None:
             return FakeResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if claims.get("aud") != "https://oauth2.googleapis.com/token":  # documented: always this, wherever posted
+            return FakeResponse(400, {"error": "invalid_grant", "error_description": "Invalid JWT: aud"})
         if "cloud-platform" not in claims.get("scope", ""):
             return FakeResponse(400, {"error": "invalid_scope"})
         token = f"ya29.emulated-{secrets.token_hex(12)}"
-        self.tokens.add(token)
+        self.tokens[token] = claims.get("iss", "")
         if self.running is not None and self.running.token_server is not None:
             self.running.token_server.users["oauth2accesstoken"] = token  # the registry accepts the new token
         return FakeResponse(200, {"access_token": token, "expires_in": self.lifetime, "token_type": "Bearer"})
+
+
+def google_error(code: int, status: str, message: str) -> FakeResponse:
+    return FakeResponse(code, {"error": {"code": code, "message": message, "status": status}})
 
 
 # --- Harbor, SWR, DigitalOcean ----------------------------------------------------------------------

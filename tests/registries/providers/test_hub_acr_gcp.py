@@ -2,9 +2,12 @@
 (tests.support.provider_apis), the Distribution part served by the real token-auth registry."""
 
 import base64
+import json
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from registries.client import (
     RegistryBadCredentials,
@@ -257,37 +260,110 @@ def test_acr_sdk_refuses_plain_http_and_an_untrusted_certificate(acr, fake_regis
 # --- Google Artifact Registry and GCR -----------------------------------------------------------------
 
 AR_HOST = "europe-west1-docker.pkg.dev"
+AR_PARENT = "projects/demo-project/locations/europe-west1/repositories/apps"
+AR_IMAGES = f"/v1/{AR_PARENT}/dockerImages"
 
 
-def test_artifact_registry_service_account_key_mints_tokens_and_lists_upload_times(
-    db, token_registry, fake_registry, monkeypatch
-):
+@pytest.fixture
+def artifact_registry(db, token_registry, fake_registry):
+    """google-auth and the Artifact Registry SDK (REST) against the emulated OAuth and AR APIs; the real
+    token-auth registry for the Distribution part."""
     google = GoogleEmulator(fake_registry, token_registry)
     repository = "demo-project/apps/web"
     digest = token_registry.push_image(repository, "3.1.0")
     other = token_registry.push_image("demo-project/apps/worker", "9.9.9")
     google.serve_images(
-        "projects/demo-project/locations/europe-west1/repositories/apps",
+        AR_PARENT,
         [
             {
+                "name": f"{AR_PARENT}/dockerImages/worker@{other}",
                 "uri": f"{AR_HOST}/demo-project/apps/worker@{other}",
                 "tags": ["9.9.9"],
                 "uploadTime": "2026-05-01T00:00:00Z",
             },
-            {"uri": f"{AR_HOST}/{repository}@{digest}", "tags": ["3.1.0"], "uploadTime": "2026-04-01T12:00:00.5Z"},
+            {
+                "name": f"{AR_PARENT}/dockerImages/web@{digest}",
+                "uri": f"{AR_HOST}/{repository}@{digest}",
+                "tags": ["3.1.0", "stable"],
+                "uploadTime": "2026-04-01T12:00:00.5Z",
+                "updateTime": "2026-04-02T00:00:00Z",
+            },
         ],
     )
     make_row(AR_HOST, "gcp", token_registry.host, secret=google.service_account_json(), api_url=fake_registry.url)
     with registry_users(token_registry, {}):
-        listing = repository_tags(AR_HOST, repository)
-        assert (listing.tags, listing.digests) == (["3.1.0"], {"3.1.0": digest})
-        assert listing.push_times["3.1.0"].isoformat() == "2026-04-01T12:00:00.500000+00:00"
-        assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
-        assert len(fake_registry.requests_to("/token")) == 1
-        start = providers_base.now()
-        monkeypatch.setattr(providers_base, "now", lambda: start + 3600 - 100)
-        assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
-        assert len(fake_registry.requests_to("/token")) == 2  # renewed before its hour was up
+        yield google, repository, digest
+
+
+def ar_provider():
+    return provider_for_host(AR_HOST)[0]
+
+
+def test_artifact_registry_sdk_lists_upload_times_with_a_self_signed_jwt_of_the_key(artifact_registry):
+    google, repository, digest = artifact_registry
+    fake = google.fake
+    listing = repository_tags(AR_HOST, repository)
+    assert listing.source == "Artifact Registry dockerImages.list"
+    assert (listing.tags, listing.digests) == (["3.1.0", "stable"], {"3.1.0": digest, "stable": digest})
+    assert listing.push_times["3.1.0"].isoformat() == "2026-04-01T12:00:00.500000+00:00"
+    assert listing.request_count == 2  # one image per emulated page: the second came from nextPageToken
+    pages = fake.requests_to(AR_IMAGES)
+    assert [r.query.get("pageToken") for r in pages] == [None, "1"] and pages[0].query["pageSize"] == "1000"
+    # With a key the SDK signs its own JWT (AIP-4111): no token endpoint call, an hour's lifetime.
+    assert not fake.requests_to("/token") and len(google.self_signed) == 2
+    claims = google.self_signed[0]
+    assert claims["sub"] == claims["iss"] == "updater@demo-project.iam.gserviceaccount.com"
+    assert claims["scope"] == "https://www.googleapis.com/auth/cloud-platform" and claims["exp"] - claims["iat"] == 3600
+
+
+def test_artifact_registry_docker_token_is_minted_from_the_key_and_renewed(artifact_registry, monkeypatch):
+    google, repository, digest = artifact_registry
+    fake = google.fake
+    assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
+    user, _, token = decoded(registry_docker_auth(AR_HOST), AR_HOST).partition(":")
+    assert user == "oauth2accesstoken" and token in google.tokens
+    assert len(fake.requests_to("/token")) == 1  # cached: one token for the Distribution API and docker
+    start = providers_base.now()
+    monkeypatch.setattr(providers_base, "now", lambda: start + 3600 - 100)
+    assert registry_client_for(AR_HOST).head_digest(repository, "3.1.0") == digest
+    assert len(fake.requests_to("/token")) == 2  # renewed before its hour was up
+
+
+def test_artifact_registry_missing_permission_and_unknown_repository_are_named(artifact_registry):
+    google, repository, _ = artifact_registry
+    google.denied.add("updater@demo-project.iam.gserviceaccount.com")
+    with pytest.raises(RegistryPermissionDenied, match=r"403 missing permission .*updater@demo-project"):
+        ar_provider().list_tags_with_times(repository, registry_client_for(AR_HOST))
+    google.serve_images("projects/demo-project/locations/europe-west1/repositories/gone", None)
+    google.denied.clear()
+    with pytest.raises(RegistryNotFound, match="Artifact Registry images of demo-project/gone/web not found"):
+        ar_provider().list_tags_with_times("demo-project/gone/web", registry_client_for(AR_HOST))
+
+
+def test_artifact_registry_key_google_refuses_is_bad_credentials(artifact_registry):
+    google, repository, _ = artifact_registry
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    row = Registry.objects.get(host=AR_HOST)
+    row.set_secret(json.dumps({**json.loads(google.service_account_json()), "private_key": pem}))
+    row.save()
+    refused = "401 bad credentials for Artifact Registry images.*: Request had invalid authentication credentials"
+    with pytest.raises(RegistryBadCredentials, match=refused) as caught:
+        ar_provider().list_tags_with_times(repository, registry_client_for(AR_HOST))
+    assert "PRIVATE KEY" not in str(caught.value)
+    assert len(google.fake.requests_to(AR_IMAGES)) == 3  # google-auth re-signed and retried twice
+    with pytest.raises(RegistryBadCredentials, match="Google refused the service-account key"):
+        registry_docker_auth(AR_HOST)
+
+
+def test_artifact_registry_refused_pasted_token_is_reported_as_expired(artifact_registry):
+    _, repository, _ = artifact_registry
+    row = Registry.objects.get(host=AR_HOST)
+    row.set_secret("ya29.an-hour-old-token")
+    row.save()
+    with pytest.raises(RegistryTokenExpired, match="service-account JSON key") as caught:
+        ar_provider().list_tags_with_times(repository, registry_client_for(AR_HOST))
+    assert "ya29.an-hour-old-token" not in str(caught.value)
 
 
 def test_gcr_upload_times_come_from_the_tag_list_manifest_map(db, fake_registry):
