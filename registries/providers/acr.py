@@ -6,7 +6,9 @@ ACR audience (`https://containerregistry.azure.net/.default`; option `audience` 
 into an ACR refresh token (`POST /oauth2/exchange`), which is the password of the null-GUID user for `docker pull`
 and the Distribution API. Tag times come from `ContainerRegistryClient.list_tag_properties` (`GET
 /acr/v1/{repo}/_tags`, `Link` pages, `orderby=timedesc`), which answers each 401 challenge itself with
-`POST /oauth2/exchange` and `POST /oauth2/token` (scope from the challenge).
+`POST /oauth2/exchange` and `POST /oauth2/token` (scope from the challenge). The SDK (1.2.0) keeps no ACR access
+token between requests, so each page costs four calls (401, exchange, token, retry); the AAD token is cached by
+the credential, one per configuration and process.
 
 Admin user, or a service principal without a tenant: Basic, which ACR takes as is on its APIs and for
 `docker login` (the SDK has no Basic credential: the header is set by a headers policy).
