@@ -18,6 +18,13 @@ OPTION_FIELDS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("role_arn", "Role ARN", "Assumed through STS before calling ECR (AWS_ROLE_ARN).", ("ecr",)),
     ("tenant_id", "Tenant ID", "Azure AD tenant of the service principal; blank for the admin user.", ("acr",)),
     ("authority_host", "Azure AD authority", "Blank: https://login.microsoftonline.com.", ("acr",)),
+    (
+        "audience",
+        "ACR audience",
+        "What the Azure AD token is for. Blank: https://containerregistry.azure.net (ARM's, e.g. "
+        "https://management.azure.com, where the registry accepts it).",
+        ("acr",),
+    ),
     ("project", "Project", "GCP project ID (informational: the image path names it).", ("gcp",)),
     ("organization", "Organization", "SWR organization (namespace).", ("swr",)),
     ("registry", "Registry name", "DOCR registry name (the first path part of your images).", ("docr",)),

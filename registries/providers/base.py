@@ -2,7 +2,7 @@
 with push times out, and every failure as a `RegistryError` with a message a person can act on.
 
 A provider never imports a cloud SDK at module level: the SDK is imported when a registry of that provider is
-first used, so a process with one Docker Hub registry does not load boto3 or google-auth.
+first used, so a process with one Docker Hub registry loads none of boto3, the Azure or the Google SDKs.
 """
 
 from __future__ import annotations
@@ -220,6 +220,13 @@ class Provider:
 _CACHE: dict[str, Credentials] = {}
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+_FORGETTERS: list[Callable[[], None]] = []  # SDK-side caches (credential objects holding tokens), see below
+
+
+def on_forget_all(forget_sdk_cache: Callable[[], None]) -> Callable[[], None]:
+    """Register a provider module's cache of SDK credential objects, to be dropped with the issued credentials."""
+    _FORGETTERS.append(forget_sdk_cache)
+    return forget_sdk_cache
 
 
 def cached(key: str, fetch: Callable[[], Credentials | None], *, fresh_for: float = 0.0) -> Credentials | None:
@@ -244,6 +251,8 @@ def forget(key: str) -> None:
 
 def forget_all() -> None:
     _CACHE.clear()
+    for forget_sdk_cache in _FORGETTERS:
+        forget_sdk_cache()
 
 
 class ProviderCredentials:

@@ -11,7 +11,7 @@ from registries.services import registry_client_for, registry_docker_auth, repos
 from tests.factories import ServiceFactory
 from tests.support.fake_registry import FakeResponse
 from tests.support.moto_server import ACCOUNT, moto_server  # noqa: F401 - fixture
-from tests.support.provider_apis import fake_jwt
+from tests.support.provider_apis import fake_jwt, serve_aad_discovery
 
 CANARY = "CANARY-7f3a9-do-not-leak"
 DENIED = FakeResponse(
@@ -21,12 +21,12 @@ DENIED = FakeResponse(
 )
 
 
-def providers(api_url, moto_url):
+def providers(api_url, moto_url, tls_url):
     return [
         ("generic", "ghcr.io", "bot", {}),
         ("dockerhub", "docker.io", "diuthub", {"api_url": api_url}),
         ("ecr", f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com", "AKIACANARY", {"api_url": moto_url}),
-        ("acr", "diutacr.azurecr.io", "client-id", {"tenant_id": "t", "authority_host": api_url, "api_url": api_url}),
+        ("acr", "diutacr.azurecr.io", "client-id", {"tenant_id": "t", "authority_host": tls_url, "api_url": tls_url}),
         ("gcp", "europe-west1-docker.pkg.dev", "", {"api_url": api_url}),
         ("harbor", "harbor.diut.test", "robot$p+canary", {"api_url": api_url}),
         ("swr", "swr.cn-north-4.myhuaweicloud.com", "AKCANARY", {"api_url": api_url}),
@@ -35,16 +35,28 @@ def providers(api_url, moto_url):
 
 
 @pytest.mark.parametrize("index", range(8))
-def test_canary_secret_never_leaks(index, db, fake_registry, moto_server, caplog, client, owner):  # noqa: F811
+def test_canary_secret_never_leaks(
+    index,
+    db,
+    fake_registry,
+    tls_fake_registry,
+    moto_server,  # noqa: F811
+    caplog,
+    client,
+    owner,
+):
     caplog.set_level(logging.DEBUG)
     for path in ("/v2/", "/v2/team/app/tags/list", "/v2/team/app/manifests/1.0.0"):
         fake_registry.route("GET", path, DENIED)
     # Provider APIs echo the credentials they were sent in their error bodies, as some do.
-    fake_registry.handler("POST", "/t/oauth2/v2.0/token", lambda r: FakeResponse(401, {"error": r.body.decode()}))
+    echo = lambda r: FakeResponse(401, {"error": "invalid_client", "error_description": r.body.decode()})  # noqa: E731
+    serve_aad_discovery(tls_fake_registry, "t")  # Azure AD (HTTPS, as the Azure SDK requires)
+    tls_fake_registry.handler("POST", "/t/oauth2/v2.0/token", echo)
     fake_registry.route("POST", "/v2/auth/token", FakeResponse(401, {"detail": f"bad secret {CANARY}"}))
-    name, host, username, options = providers(fake_registry.url, moto_server)[index]
+    name, host, username, options = providers(fake_registry.url, moto_server, tls_fake_registry.url)[index]
     secret = CANARY if name != "gcp" else f'{{"type": "service_account", "private_key": "{CANARY}"}}'
     row = Registry(host=host, provider=name, endpoint=fake_registry.host, username=username, options=options)
+    row.ca_certificate = tls_fake_registry.ca_pem
     row.set_secret(secret)
     row.save()
 

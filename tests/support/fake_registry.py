@@ -9,18 +9,24 @@ against the real one (tests.support.registry); this is only for the rest.
 
 Each route answers its responses in order and repeats the last one; a route may instead be a function of the
 recorded request. Unknown paths answer 404 NAME_UNKNOWN. Every request is recorded in `requests`.
+
+`tls_fake_registry` is the same server behind real TLS (a private CA, `ca_pem`/`ca_file`), for clients that refuse
+plain HTTP, as the Azure SDK does for bearer tokens.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -68,8 +74,11 @@ Route = list[FakeResponse] | Callable[[RecordedRequest], FakeResponse]
 class FakeRegistry:
     """The emulated registry; `host` is `<address>:<port>`, `url` its http:// base."""
 
-    def __init__(self, address: str = "127.0.0.1") -> None:
+    def __init__(self, address: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.address = address
+        self.tls = tls
+        self.ca_pem = ""  # with TLS: the private CA that signed the server's certificate
+        self.ca_file = ""
         self.routes: dict[tuple[str, str], Route] = {}
         self.requests: list[RecordedRequest] = []
         self.port = 0
@@ -81,7 +90,7 @@ class FakeRegistry:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     def route(self, method: str, path: str, *responses: FakeResponse) -> None:
         """Answer `method path` (query ignored) with `responses` in order, repeating the last."""
@@ -109,7 +118,18 @@ class FakeRegistry:
 
 def _handler_for(fake: FakeRegistry) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            if fake.tls is not None:  # the handshake happens in handle(), where its failure is expected
+                self.request = fake.tls.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
+            super().setup()
+
         def handle(self) -> None:
+            if fake.tls is not None:
+                # A client that does not trust the private CA hangs up during the handshake.
+                with contextlib.suppress(ssl.SSLError, ConnectionResetError, OSError):
+                    self.connection.do_handshake()
+                    super().handle()
+                return
             # Close on a TLS hello at once, as a plain-HTTP registry's TLS failure looks to the client;
             # http.server would otherwise wait for a newline that never comes.
             first = self.connection.recv(1, socket.MSG_PEEK)
@@ -145,9 +165,23 @@ def _handler_for(fake: FakeRegistry) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def run_fake_registry(address: str = "127.0.0.1") -> Iterator[FakeRegistry]:
-    """Serve a `FakeRegistry` on a free port of `address` (any 127.0.0.0/8 address works on Linux)."""
-    fake = FakeRegistry(address)
+def run_fake_registry(address: str = "127.0.0.1", *, tls_dir: Path | None = None) -> Iterator[FakeRegistry]:
+    """Serve a `FakeRegistry` on a free port of `address` (any 127.0.0.0/8 address works on Linux).
+
+    With `tls_dir` it serves HTTPS with a certificate for 127.0.0.1 from a private CA written there.
+    """
+    context = None
+    ca_pem = ""
+    if tls_dir is not None:
+        from tests.support.tls_server import make_certificates
+
+        ca_pem, cert_path, key_path = make_certificates(tls_dir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_path, key_path)
+        (tls_dir / "ca.pem").write_text(ca_pem, encoding="utf-8")
+    fake = FakeRegistry(address, tls=context)
+    if tls_dir is not None:
+        fake.ca_pem, fake.ca_file = ca_pem, str(tls_dir / "ca.pem")
     with serve_in_thread(address, _handler_for(fake), "fake-registry") as port:
         fake.port = port
         yield fake
@@ -164,4 +198,11 @@ def fake_registry() -> Iterator[FakeRegistry]:
 def other_fake_registry() -> Iterator[FakeRegistry]:
     """A second emulated server on another loopback host, 127.0.0.2: a different origin for redirects."""
     with run_fake_registry("127.0.0.2") as fake:
+        yield fake
+
+
+@pytest.fixture
+def tls_fake_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeRegistry]:
+    """An emulated server on 127.0.0.1 over HTTPS; `ca_pem` / `ca_file` hold the private CA to trust."""
+    with run_fake_registry(tls_dir=tmp_path_factory.mktemp("fake-tls")) as fake:
         yield fake

@@ -31,7 +31,11 @@ import bcrypt
 import pytest
 import requests
 
-from tests.support.fake_registry import fake_registry, other_fake_registry  # noqa: F401 - fixtures, via this plugin
+from tests.support.fake_registry import (  # noqa: F401 - fixtures, via this plugin
+    fake_registry,
+    other_fake_registry,
+    tls_fake_registry,
+)
 from tests.support.registry_images import build_image, build_index, sha256_digest
 from tests.support.token_server import TokenServer, run_token_server
 
