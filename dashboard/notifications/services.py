@@ -56,16 +56,16 @@ def notification_record(*, channel: NotificationChannel, message: Message, now: 
     return True
 
 
-def notification_send(*, notification_id: int) -> bool:
+def notification_send(*, notification_id: int, now: datetime | None = None) -> bool:
     """Send one pending, due notification (claimed first: a duplicate task finds nothing). True if sent."""
-    now = timezone.now()
+    now = now or timezone.now()
     claimed = Notification.objects.filter(pk=notification_id, state=State.PENDING, due_at__lte=now).update(
         state=State.SENDING, claimed_at=now
     )
     if not claimed:
         return False
     row = Notification.objects.select_related("channel").get(pk=notification_id)
-    return _deliver(row.channel, [row], title=row.title, body=row.body, level=row.level)
+    return _deliver(row.channel, [row], now=now, title=row.title, body=row.body, level=row.level)
 
 
 def notifications_flush(*, now: datetime | None = None) -> int:
@@ -74,7 +74,7 @@ def notifications_flush(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     Notification.objects.filter(state=State.SENDING, claimed_at__lt=now - STALE_SENDING).update(state=State.PENDING)
     due = Notification.objects.filter(state=State.PENDING, due_at__lte=now).order_by("due_at")
-    sent = sum(notification_send(notification_id=pk) for pk in due.values_list("pk", flat=True)[:FLUSH_BATCH])
+    sent = sum(notification_send(notification_id=pk, now=now) for pk in due.values_list("pk", flat=True)[:FLUSH_BATCH])
     held = (
         Notification.objects.filter(state=State.HELD)
         .values("channel")
@@ -104,7 +104,7 @@ def channel_send_test(*, channel: NotificationChannel) -> str:
         due_at=now,
         claimed_at=now,
     )
-    ok = _deliver(channel, [row], title=row.title, body=row.body, level=row.level, retry=False)
+    ok = _deliver(channel, [row], now=now, title=row.title, body=row.body, level=row.level, retry=False)
     return "" if ok else Notification.objects.get(pk=row.pk).error
 
 
@@ -137,19 +137,23 @@ def _send_digest(channel: NotificationChannel, now: datetime) -> int:
         return 0
     if len(rows) == 1:
         row = rows[0]
-        return int(_deliver(channel, rows, title=row.title, body=row.body, level=row.level, release_to=State.HELD))
+        return int(
+            _deliver(channel, rows, now=now, title=row.title, body=row.body, level=row.level, release_to=State.HELD)
+        )
     title = f"Docker Image Updater: {len(rows)} events"
     lines = [f"• {row.title}" for row in rows[:DIGEST_LINES]]
     if len(rows) > DIGEST_LINES:
         lines.append(f"… and {len(rows) - DIGEST_LINES} more")
     level = _worst(row.level for row in rows)
-    return int(_deliver(channel, rows, title=title, body="\n".join(lines), level=level, release_to=State.HELD))
+    body = "\n".join(lines)
+    return int(_deliver(channel, rows, now=now, title=title, body=body, level=level, release_to=State.HELD))
 
 
 def _deliver(
     channel: NotificationChannel,
     rows: list[Notification],
     *,
+    now: datetime,
     title: str,
     body: str,
     level: str,
@@ -162,7 +166,6 @@ def _deliver(
     `NOTIFY_RETRIES` retries, or on a permanent failure (a URL Apprise cannot use, a key that cannot
     decrypt it), they end failed.
     """
-    now = timezone.now()
     claimed = Notification.objects.filter(pk__in=[row.pk for row in rows], state=State.SENDING)
     attempts = max(row.attempts for row in rows) + 1
     try:
