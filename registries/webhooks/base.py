@@ -107,8 +107,8 @@ def from_iso(value: object) -> datetime | None:
     text = value.strip().replace("Z", "+00:00")
     if "." in text:  # Go writes nanoseconds; Python reads at most microseconds
         head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+        fraction = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[:fraction][:6]}{rest[fraction:]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
