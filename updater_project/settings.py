@@ -257,7 +257,7 @@ NOTIFY_KEEP_DAYS = env.int("UPDATER_NOTIFY_KEEP_DAYS", 30, minimum=1)
 NOTIFY_FLUSH_INTERVAL = env.int("UPDATER_NOTIFY_FLUSH_INTERVAL", 15, minimum=5)  # retries, digests, quiet hours
 WEBHOOK_RATE_LIMIT = env.int("UPDATER_WEBHOOK_RATE_LIMIT", 60, minimum=1)  # requests per minute and registry
 WEBHOOK_MAX_AGE = env.int("UPDATER_WEBHOOK_MAX_AGE", 600, minimum=30)  # seconds: older payloads are replays
-WEBHOOK_DEBOUNCE = env.float("UPDATER_WEBHOOK_DEBOUNCE", 1.0)  # seconds a push waits for the rest of its burst
+WEBHOOK_DEBOUNCE = env.float("UPDATER_WEBHOOK_DEBOUNCE", 0.5)  # seconds a push waits for the rest of its burst
 WEBHOOK_KEEP_DAYS = env.int("UPDATER_WEBHOOK_KEEP_DAYS", 7, minimum=1)
 
 # Time limits cover the worst case. Soft: detect Compose, then edit + `config` + pull + `up` + verify.
