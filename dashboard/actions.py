@@ -20,7 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard import roles
 from dashboard import selectors as pages
 from deployments import services
+from deployments.engine import DeployConflict, DeployRequestError
 from deployments.models import Service
+from scanning import services as scan_services
 
 operate_required = permission_required(roles.OPERATE, raise_exception=True)
 RESYNC_EVENT = "dashboard:resync"
@@ -181,3 +183,34 @@ def _ignore_view(verb: str) -> Callable[[HttpRequest, int], HttpResponse]:
 
 ignore = _ignore_view("ignore")
 unignore = _ignore_view("unignore")
+
+
+@require_POST
+@operate_required
+def scan(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Scan the image the service runs now (a fresh scan: the database may know more than last time)."""
+    service = _service(service_id)
+    try:
+        report = scan_services.scan_request(service, user=request.user, fresh=bool(_field(request, "fresh")))
+    except scan_services.ScanRequestError as exc:
+        return _answer(request, service, str(exc), status=400)
+    done = "finished" if report.status == report.Status.SUCCEEDED else "queued"
+    return _answer(request, service, f"Scan {report.pk} of {service} {done}")
+
+
+@require_POST
+@operate_required
+def scan_allow(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Let the image the scan gate refused through once, and deploy it again."""
+    service = _service(service_id)
+    try:
+        allowed = scan_services.scan_allow_once(service=service, digest=_field(request, "digest"), user=request.user)
+    except scan_services.ScanRequestError as exc:
+        return _answer(request, service, str(exc), status=400)
+    except DeployConflict as exc:
+        return _answer(request, service, f"Allowed once, but {exc}", status=409)
+    except DeployRequestError as exc:
+        return _answer(request, service, f"Allowed once, but the deploy did not start: {exc}", status=400)
+    if allowed.run is None:
+        return _answer(request, service, f"{allowed.allowance.digest[:19]} may pass the scan gate once")
+    return _answer(request, service, f"Allowed once: deploying {allowed.run.to_tag} to {service}")

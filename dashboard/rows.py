@@ -16,11 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from dashboard.templatetags.dashboard import describe_age, optional_template
+from dashboard.templatetags.dashboard import describe_age
 from deployments.models import Service
 from deployments.selectors import BoardRow
+from scanning.models import ScanReport
+from scanning.templatetags.scanning import scan_chip_html
 
-CHIP_TEMPLATE = "scanning/_chip.html"
 NO_CHIP = '<span class="muted">—</span>'
 
 
@@ -40,7 +41,9 @@ def icon(name: str) -> str:
     return f'<svg class="icon" aria-hidden="true"><use href="#i-{_e(name)}"></use></svg>'
 
 
-def board_row_html(row: BoardRow, *, can_operate: bool, csrf_token: str = "", oob: bool = False) -> SafeString:
+def board_row_html(
+    row: BoardRow, *, can_operate: bool, csrf_token: str = "", oob: bool = False, scan: ScanReport | None = None
+) -> SafeString:
     service = row.service
     style = row.style
     classes = f"svc state-{style.key}" + (" needs-attention" if style.attention else "")
@@ -58,7 +61,7 @@ def board_row_html(row: BoardRow, *, can_operate: bool, csrf_token: str = "", oo
         f'<td class="c-current" data-label="Running">{_current(service)}</td>'
         f'<td class="c-available" data-label="Available">{_available(service)}</td>'
         f'<td class="c-checked" data-label="Checked">{_checked(service)}</td>'
-        f'<td class="c-vuln" data-label="Vulnerabilities">{_chip(row)}</td>'
+        f'<td class="c-vuln" data-label="Vulnerabilities">{scan_chip_html(scan)}</td>'
         f'<td class="c-actions">{actions}</td></tr>'
     )
     return mark_safe(html)  # noqa: S308 - every value above is escaped
@@ -89,14 +92,6 @@ def _checked(service: Service) -> str:
         return '<span class="muted">never</span>'
     age = int((timezone.now() - service.last_checked_at).total_seconds())
     return f'<time datetime="{service.last_checked_at.isoformat()}" data-ago>{describe_age(age)}</time>'
-
-
-def _chip(row: BoardRow) -> str:
-    """The scanning app's chip when it exists (it renders `service`), else a dash."""
-    template = optional_template(CHIP_TEMPLATE)
-    if template is None:
-        return NO_CHIP
-    return str(template.render({"service": row.service, "row": row}))
 
 
 def _approval(row: BoardRow, csrf_token: str) -> str:

@@ -18,4 +18,6 @@ urlpatterns = [
     path("services/<int:service_id>/unpin/", actions.unpin, name="unpin"),
     path("services/<int:service_id>/ignore/", actions.ignore, name="ignore"),
     path("services/<int:service_id>/unignore/", actions.unignore, name="unignore"),
+    path("services/<int:service_id>/scan/", actions.scan, name="scan"),
+    path("services/<int:service_id>/scan-allow/", actions.scan_allow, name="scan_allow"),
 ]

@@ -274,6 +274,7 @@ class _Decisions:
     def _deploy(self, outcome: ServiceOutcome) -> None:
         service = outcome.service
         read = self.read[service.pk]
+        _announce_update(outcome)
         try:
             with transaction.atomic():
                 now = Service.objects.select_for_update().filter(pk=service.pk).values(*DECISION_FIELDS).first()
@@ -295,6 +296,18 @@ class _Decisions:
             return
         self.cycle.deploys_queued += 1
         outcome.action = f"queued run {run.pk}: deploy {outcome.available_tag}"
+
+
+def _announce_update(outcome: ServiceOutcome) -> None:
+    """Record the update found before claiming its deploy, so that a watching board shows "Update available"
+    and then "Deploying…" in that order. One write per update found; the rest of the results go in bulk."""
+    service = outcome.service
+    found = {"available_tag": outcome.available_tag, "available_digest": outcome.available_digest}
+    if (service.available_tag, service.available_digest, service.last_check_error) == (*found.values(), ""):
+        return
+    Service.objects.filter(pk=service.pk).update(last_check_error="", **found)
+    service.available_tag, service.available_digest, service.last_check_error = *found.values(), ""
+    emit(EventKind.SERVICE_CHANGED, service_id=service.pk)
 
 
 def _decision_facts(service: Service) -> dict[str, object]:

@@ -318,6 +318,8 @@ ACTION_LABELS = {
     "blocked_by_scan": "blocked by scan:",
     "check_failed": "could not check",
     "check_recovered": "can check again",
+    "scan": "asked for a scan of",
+    "scan_allow": "let a blocked image through the scan gate for",
 }
 
 

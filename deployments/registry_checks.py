@@ -2,7 +2,8 @@
 
 Request budget per cycle: one tag list per versioned repository and one manifest HEAD per floating
 repository:tag, shared by every service using them; push times only for the few tags ranking asks for. The
-digest of a chosen version tag is resolved by the deploy's pull, not here.
+digest of a chosen version tag is resolved by the deploy's pull, not here, except for an update that waits
+for someone's approval (notify/manual mode): one HEAD, so that the approval names one image.
 
 Per registry host and cycle: at most `PER_HOST_CONCURRENCY` requests in flight (one client per thread: a
 client is not thread-safe), 429/5xx retried within `RETRY_BUDGET_PER_HOST`, and the first refused or
@@ -435,5 +436,12 @@ def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPoli
         decision = rank(service.current_tag, [Candidate(tag, times.get(tag)) for tag in names], policy)
     outcome.explanation = decision.to_dict(max_rejected=EXPLANATION_REJECTED_MAX)
     outcome.available_tag = decision.chosen or service.current_tag
-    # A version tag's digest is what the deploy pulls; it is only known here if push times asked for it.
-    outcome.available_digest = check.known_digest(decision.chosen) if decision.chosen else ""
+    if not decision.chosen:
+        return
+    if policy.update_mode != UpdateMode.AUTO:
+        # Someone approves this update: they approve one image, so its digest is asked now (one HEAD per
+        # repository:tag, free of Docker Hub's pull quota) and the deploy must pull exactly that.
+        outcome.available_digest = check.digest(decision.chosen)
+        return
+    # An automatic deploy's digest is what its pull gets; it is only known here if push times asked for it.
+    outcome.available_digest = check.known_digest(decision.chosen)

@@ -39,7 +39,7 @@ def service_check_now(*, service: Service, user: AbstractBaseUser | None) -> Non
 
     def act() -> None:
         _enqueue_check(service.pk)
-        _record(user, "check_now", service, detail="registry check queued")
+        activity_record(user, "check_now", service, detail="registry check queued")
 
     _attempt(user, "check_now", service, act)
 
@@ -112,7 +112,8 @@ def service_rollback(*, service: Service, revision: Revision, user: AbstractBase
         except DeployRequestError as exc:
             raise ActionRefused(str(exc)) from None
         enqueue_deploy(run.pk)
-        _record(user, "rollback", service, run=run, detail=f"roll back to {revision.tag} {_short(revision.digest)}")
+        detail = f"roll back to {revision.tag} {_short(revision.digest)}"
+        activity_record(user, "rollback", service, run=run, detail=detail)
         return run
 
     return _attempt(user, "rollback", service, act)
@@ -187,7 +188,7 @@ def _attempt(user: AbstractBaseUser | None, action: str, service: Service, act: 
         with transaction.atomic():
             return act()
     except ActionRefused as exc:
-        _record(user, action, service, detail=str(exc), outcome=Activity.Outcome.REFUSED)
+        activity_record(user, action, service, detail=str(exc), outcome=Activity.Outcome.REFUSED)
         raise
 
 
@@ -203,7 +204,7 @@ def _request(
     except DeployRequestError as exc:
         raise ActionRefused(str(exc)) from None
     enqueue_deploy(run.pk)
-    _record(user, action, service, run=run, detail=detail)
+    activity_record(user, action, service, run=run, detail=detail)
     return run
 
 
@@ -230,7 +231,7 @@ def _remove(service: Service, field: str, value: str) -> None:
 
 def _after_policy_change(service: Service, user: AbstractBaseUser | None, action: str, detail: str) -> None:
     """A policy change makes the last check result stale: announce it and check again at once."""
-    _record(user, action, service, detail=detail)
+    activity_record(user, action, service, detail=detail)
     emit(EventKind.SERVICE_CHANGED, service_id=service.pk)
     _enqueue_check(service.pk)
 
@@ -239,7 +240,7 @@ def _enqueue_check(service_id: int) -> None:
     transaction.on_commit(lambda: app.send_task(CHECK_SERVICE_TASK, args=[service_id]))
 
 
-def _record(
+def activity_record(
     user: AbstractBaseUser | None,
     action: str,
     service: Service,
@@ -248,6 +249,7 @@ def _record(
     detail: str = "",
     outcome: str = Activity.Outcome.OK,
 ) -> Activity:
+    """One line of the audit log for what a person (or, with no user, a command) did to `service`."""
     return Activity.objects.create(
         actor=_user(user),
         actor_name=user.get_username() if _user(user) else "updater",

@@ -69,15 +69,20 @@ def download_name(report: ScanReport, extension: str) -> str:
     return f"scan-{report.pk}-{safe}.{extension}"
 
 
-def report_context(report: ScanReport, parsed: dict | None = None) -> dict:
-    """What the report page and the HTML export show: summary table, facts and every finding by kind."""
-    found = findings(parsed) if parsed is not None else []
+def summary_rows(report: ScanReport) -> list[dict]:
+    """Counts by kind (a row each: vulnerabilities always, the others when found) and severity."""
     counts = report.counts or {}
-    rows = [
+    return [
         {"kind": KIND_LABELS[kind], "counts": [counts.get(kind, {}).get(sev, 0) for sev in SEVERITIES]}
         for kind in KINDS
         if kind == "vulnerabilities" or any(counts.get(kind, {}).values())
     ]
+
+
+def report_context(report: ScanReport, parsed: dict | None = None) -> dict:
+    """What the report page and the HTML export show: summary table, facts and every finding by kind."""
+    found = findings(parsed) if parsed is not None else []
+    rows = summary_rows(report)
     groups = [
         {"kind": kind, "label": KIND_LABELS[kind], "findings": [f for f in found if f.kind == kind]} for kind in KINDS
     ]

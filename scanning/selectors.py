@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from deployments.models import DeploymentRun, Service
 from scanning.models import GateDecision, ScanReport
@@ -28,29 +28,34 @@ SUMMARY_FIELDS = (
 )
 
 
-def latest_reports_for_services(service_ids: Iterable[int]) -> dict[int, ScanReport]:
-    """The newest scan of the image each service runs now (any status), keyed by service ID. Two queries.
+def latest_reports_for_services(service_ids: Iterable[int] | None = None) -> dict[int, ScanReport]:
+    """The newest scan of the image each service runs now, keyed by service ID, in one query.
 
-    A candidate the gate scanned but never deployed is not what runs, so it is not shown.
+    The image is matched in the database (no list of every service's ID), so the board pays one query at
+    any size; `service_ids` narrows it (a row's push). A candidate the gate scanned but never deployed is
+    not what runs, so it is not shown.
     """
-    ids = list(service_ids)
-    if not ids:
-        return {}
-    running = dict(
-        Service.objects.filter(pk__in=ids).exclude(current_image_id="").values_list("pk", "current_image_id")
-    )
-    if not running:
-        return {}
     reports = (
-        ScanReport.objects.filter(service_id__in=running.keys(), image_id__in=set(running.values()))
+        ScanReport.objects.filter(service__isnull=False, image_id=F("service__current_image_id"))
+        .exclude(image_id="")
         .only(*SUMMARY_FIELDS)
         .order_by("-created_at", "-id")
     )
+    if service_ids is not None:
+        reports = reports.filter(service_id__in=list(service_ids))
     latest: dict[int, ScanReport] = {}
     for report in reports:
-        if report.image_id == running[report.service_id]:
-            latest.setdefault(report.service_id, report)
+        latest.setdefault(report.service_id, report)
     return latest
+
+
+def reports_for_run(run: DeploymentRun) -> list[ScanReport]:
+    """The scans a deploy made: the gate's of its candidate, and the one after it succeeded."""
+    return list(ScanReport.objects.filter(run=run).only(*SUMMARY_FIELDS).order_by("created_at", "id"))
+
+
+def gate_decision_for_run(run: DeploymentRun) -> GateDecision | None:
+    return GateDecision.objects.filter(run=run).select_related("report", "baseline").first()
 
 
 def report_detail(report_id: int) -> ScanReport:

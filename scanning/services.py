@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from deployments.events import Event, EventKind, emit
 from deployments.models import DeploymentRun, Service
+from deployments.services import activity_record
 from registries.reference import InvalidReference, parse_reference
 from scanning import trivy
 from scanning.gate import ScanVerdict, image_scan_gate, scan_gate_applies
@@ -81,6 +82,10 @@ def scan_request(
     )
     if queue and report.status == Status.PENDING:
         enqueue_scan(report.pk)
+    if trigger == ScanReport.Trigger.MANUAL:
+        reused = " (reusing a recent scan of the same image)" if report.status == Status.SUCCEEDED else ""
+        what = f"scan {report.pk} of {service.image or report.image_id}{reused}"
+        activity_record(user, "scan", service, detail=what)
     return report
 
 
@@ -381,4 +386,7 @@ def scan_allow_once(
         )
         if queue:
             enqueue_deploy(run.pk)
+    deploying = f"; deploying {run.to_tag} again" if run is not None else ""
+    detail = f"{digest[:19]} may pass the scan gate once{deploying}"
+    activity_record(user, "scan_allow", service, run=run, detail=detail)
     return Allowed(allowance=allowance, run=run)

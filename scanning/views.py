@@ -1,15 +1,19 @@
-"""Report page and downloads. Login is required by LoginRequiredMiddleware, as for every page."""
+"""Report page and downloads: for anyone with a role (viewers read everything), like the dashboard's pages."""
 
 from __future__ import annotations
 
 import json
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dashboard.roles import VIEW
 from scanning import formats, selectors, trivy
 from scanning.models import ScanReport
+
+view_required = permission_required(VIEW, raise_exception=True)
 
 
 def _report_or_404(report_id: int) -> ScanReport:
@@ -19,6 +23,7 @@ def _report_or_404(report_id: int) -> ScanReport:
         raise Http404(f"no scan {report_id}") from None
 
 
+@view_required
 def report(request: HttpRequest, report_id: int) -> HttpResponse:
     """Summary, facts, links to every download format, and the findings."""
     scan = _report_or_404(report_id)
@@ -27,6 +32,7 @@ def report(request: HttpRequest, report_id: int) -> HttpResponse:
     return render(request, "scanning/report.html", context)
 
 
+@view_required
 async def download(request: HttpRequest, report_id: int, fmt: str) -> HttpResponse:
     """One format of a stored report; conversions run Trivy in a worker thread, off the event loop."""
     if fmt not in formats.FORMATS:

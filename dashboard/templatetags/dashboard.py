@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django import template
-from django.template import Context, TemplateDoesNotExist
-from django.template.loader import get_template
+from django.template import Context
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
@@ -63,23 +61,6 @@ def duration(value: timedelta | None) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
-@lru_cache(maxsize=32)
-def optional_template(name: str) -> template.backends.django.Template | None:
-    try:
-        return get_template(name)
-    except TemplateDoesNotExist:
-        return None
-
-
-@register.simple_tag(takes_context=True)
-def optional_include(context: Context, name: str, fallback: str = "") -> SafeString:
-    """Include `name` if another app provides it (e.g. scanning's chip), else `fallback`."""
-    found = optional_template(name)
-    if found is None:
-        return mark_safe(fallback)  # noqa: S308 - a literal from our own templates
-    return found.render(context.flatten(), context.get("request"))
-
-
 @register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key) if mapping else None
@@ -90,9 +71,11 @@ def board_row(context: Context, row: object) -> SafeString:
     """One board row (see `dashboard.rows`: rendered in Python, it is the board's hot path)."""
     from dashboard.rows import board_row_html
 
+    scans = context.get("scans") or {}
     return board_row_html(
         row,  # type: ignore[arg-type]
         can_operate=bool(context.get("can_operate")),
         csrf_token=str(context.get("csrf_token") or ""),
         oob=bool(context.get("oob")),
+        scan=scans.get(row.service.pk),  # type: ignore[attr-defined]
     )

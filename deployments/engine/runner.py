@@ -22,7 +22,7 @@ from registries.client import RegistryError
 from registries.reference import ImageReference, InvalidReference
 from registries.secrets import CredentialError
 from registries.services import registry_docker_auth
-from scanning.services import image_scan_gate, scan_gate_applies
+from scanning.gate import image_scan_gate, scan_gate_applies
 
 logger = logging.getLogger(__name__)
 State = DeploymentRun.State
@@ -191,6 +191,9 @@ class Pipeline:
         expected = self.run.to_digest
         if self.run.trigger == DeploymentRun.Trigger.ROLLBACK and expected and digest and digest != expected:
             raise StepFailed(f"{tag} now points to {digest}, not the revision's {expected}, and that image is gone")
+        if self.run.trigger == DeploymentRun.Trigger.MANUAL and expected and digest and digest != expected:
+            # An approval names one image: a tag re-pushed since is a different update, approved separately.
+            raise StepFailed(f"{tag} now points to {digest}, not the approved {expected}; approve the new image")
         if expected and digest and digest != expected:
             self.ctx.note(
                 f"registry now serves {digest} for {tag} (the check saw {expected}); deploying the pulled image"

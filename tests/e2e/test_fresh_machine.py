@@ -155,8 +155,8 @@ def test_run_sh_installs_redis_and_serves_a_logged_in_status_page(fresh_debian, 
 
         page = log_in(port, password)
         assert page.status_code == 200
-        assert "admin · " in page.text and "Log out" in page.text  # the status page, logged in
-        assert "Last check" in page.text or "No check has run yet" in page.text
+        assert "<span>admin</span>" in page.text and "Log out" in page.text  # the board, logged in as admin
+        assert "Last registry check" in page.text or "No registry check has run yet" in page.text
 
         # Docker stops the container with SIGTERM to run.sh's launcher (PID 1): a clean stop.
         container.stop(timeout=60)

@@ -123,7 +123,7 @@ def test_run_sh_serves_the_status_page_to_the_admin_it_created(stack):
     home = requests.get(f"{stack.url}/", timeout=5, allow_redirects=False)
     assert home.status_code == 302 and home.headers["Location"].startswith("/login/")
     page = stack.log_in().get(f"{stack.url}/", timeout=10)
-    assert page.status_code == 200 and "admin · " in page.text
+    assert page.status_code == 200 and '<span class="who">' in page.text and "<span>admin</span>" in page.text
     assert (stack.data_dir / "updater.sqlite3").exists()
 
 

@@ -76,7 +76,8 @@ def creates_since(project: str, since: float) -> int:
         decode=True,
         filters={"type": "container", "event": "create", "label": f"com.docker.compose.project={project}"},
     )
-    return sum(1 for _ in events)
+    # `since` is whole seconds: the stack's own first `up` may fall in the same second.
+    return sum(1 for event in events if event["timeNano"] / 1e9 >= since)
 
 
 def test_10_worker_killed_after_the_file_write_before_up(make_stack, pause_points, tmp_path, stale_soon):

@@ -9,13 +9,13 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.template.loader import render_to_string
 from django.urls import reverse
 
 from deployments.discovery import discover_services
 from deployments.models import Service
 from scanning.models import ScanReport
 from scanning.selectors import latest_reports_for_services
+from scanning.templatetags.scanning import scan_chip_html
 from tests.support.processes import celery_processes, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -89,4 +89,4 @@ def test_each_deploy_is_scanned_and_a_fixed_tag_shows_the_findings_gone(
     assert service.current_tag == "1.1.0"
     chip_report = latest_reports_for_services([service.pk])[service.pk]
     assert chip_report.pk == fixed.pk
-    assert "No findings" in render_to_string("scanning/_chip.html", {"report": chip_report})
+    assert "No findings" in scan_chip_html(chip_report)

@@ -175,7 +175,7 @@ def test_scan_command_refuses_when_scanning_is_disabled(settings, db):
         call_command("scan", f"{service.project.name}/{service.name}")
 
 
-def test_latest_reports_for_services_costs_two_queries_and_shows_what_runs(scanning_on, scan_images):
+def test_latest_reports_for_services_costs_one_query_and_shows_what_runs(scanning_on, scan_images):
     services_ = [service_running(scan_images[tag]) for tag in ("1.0.0", "1.1.0", "secret")]
     reports = [scanned(s) for s in services_]
     # A gate scan of a candidate that never ran is not the service's chip.
@@ -184,17 +184,31 @@ def test_latest_reports_for_services_costs_two_queries_and_shows_what_runs(scann
 
     with CaptureQueriesContext(connection) as few:
         latest = selectors.latest_reports_for_services(ids[:1])
-    with CaptureQueriesContext(connection) as many:
-        latest = selectors.latest_reports_for_services(ids)
-    assert len(few) == len(many) == 2
+    with CaptureQueriesContext(connection) as every:
+        latest = selectors.latest_reports_for_services()
+    assert len(few) == len(every) == 1
     assert {sid: r.pk for sid, r in latest.items()} == {s.pk: r.pk for s, r in zip(services_, reports, strict=True)}
 
 
 def test_vulnerability_chip_shows_counts_by_severity(scanning_on, scan_images):
-    from django.template.loader import render_to_string
+    from scanning.templatetags.scanning import scan_chip_html
 
     report = scanned(service_running(scan_images["1.0.0"]))
-    chip = render_to_string("scanning/_chip.html", {"report": report})
-    assert "C 1" in chip and "H 1" in chip and "M 0" in chip and "L 1" in chip
+    chip = scan_chip_html(report)
+    for severity in ("critical", "high", "low"):
+        assert f'class="sev sev-{severity}"><b>1</b>' in chip
+    assert "sev-medium" not in chip  # only what was found
+    assert 'title="Trivy: 1 critical, 1 high, 1 low (3 vulnerabilities)"' in chip
     assert reverse("scanning:report", args=[report.pk]) in chip
-    assert render_to_string("scanning/_chip.html", {"report": None}).strip() == ""
+    assert scan_chip_html(None) == '<span class="muted">—</span>'
+
+
+def test_a_viewer_reads_reports_and_someone_without_a_role_gets_nothing(client, viewer, outsider, scan_images):
+    report = ScanReport.objects.create(
+        trigger="manual", image_id=scan_images["1.0.0"].image_id, status=ScanReport.Status.SUCCEEDED
+    )
+    client.force_login(outsider)
+    assert client.get(reverse("scanning:report", args=[report.pk])).status_code == 403
+    assert client.get(reverse("scanning:download", args=[report.pk, "json"])).status_code == 403
+    client.force_login(viewer)
+    assert client.get(reverse("scanning:report", args=[report.pk])).status_code == 200
