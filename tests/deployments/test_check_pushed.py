@@ -14,6 +14,7 @@ from registries.webhooks.services import webhook_endpoint_create
 from tests.support.fake_registry import FakeResponse
 
 pytestmark = pytest.mark.django_db
+DIGEST = FakeResponse(200, headers={"Docker-Content-Digest": "sha256:" + "1" * 64})
 
 
 @pytest.fixture
@@ -37,6 +38,8 @@ def test_a_push_checks_only_the_services_on_its_repository_with_the_usual_decisi
     settings.WEBHOOK_DEBOUNCE = 0
     for name in ("pushed/app", "other/app"):
         fake_registry.route("GET", f"/v2/{name}/tags/list", FakeResponse(200, {"tags": ["1.0.0", "1.1.0"]}))
+        # an update waiting for approval names one image: the check asks for its digest
+        fake_registry.route("HEAD", f"/v2/{name}/manifests/1.1.0", DIGEST)
     engine_seam.run("shop", "web", f"{fake_registry.host}/pushed/app:1.0.0")
     engine_seam.run("shop", "worker", f"{fake_registry.host}/pushed/app:1.0.0")
     engine_seam.run("shop", "other", f"{fake_registry.host}/other/app:1.0.0")
