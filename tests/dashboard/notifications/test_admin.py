@@ -3,7 +3,10 @@ without echoing it, "Send test notification" delivers at once, a failing channel
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from dashboard.notifications.models import Notification, NotificationChannel
@@ -71,3 +74,11 @@ def test_send_test_notification_delivers_at_once_and_a_failing_channel_shows_its
     assert "Broken: not delivered" in page and "error=500" in page
     assert "FAILING since" in page and TOKEN not in page
     assert Notification.objects.get(channel=broken).state == Notification.State.FAILED  # a test is not retried
+
+
+def test_notify_test_reports_delivery(receiver, make_channel):
+    make_channel(f"json://127.0.0.1:{receiver.port}/", ["deploy.failed"], name="ops")
+    out = io.StringIO()
+    call_command("notify_test", "ops", stdout=out)
+    assert out.getvalue().strip() == "ops: delivered"
+    assert receiver.wait_for(1)[0].json()["title"] == "Docker Image Updater: test notification"
