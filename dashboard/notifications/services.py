@@ -74,7 +74,14 @@ def notifications_flush(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     Notification.objects.filter(state=State.SENDING, claimed_at__lt=now - STALE_SENDING).update(state=State.PENDING)
     due = Notification.objects.filter(state=State.PENDING, due_at__lte=now).order_by("due_at")
-    sent = sum(notification_send(notification_id=pk, now=now) for pk in due.values_list("pk", flat=True)[:FLUSH_BATCH])
+    sent, failing = 0, set()
+    for pk, channel_id in due.values_list("pk", "channel_id")[:FLUSH_BATCH]:
+        if channel_id in failing:  # one timeout per channel and pass, not one per waiting message
+            continue
+        if notification_send(notification_id=pk, now=now):
+            sent += 1
+        elif NotificationChannel.objects.filter(pk=channel_id, last_error_at__gte=now).exists():
+            failing.add(channel_id)
     held = (
         Notification.objects.filter(state=State.HELD)
         .values("channel")

@@ -12,6 +12,7 @@ from dashboard.notifications.models import Notification
 from dashboard.notifications.services import notifications_flush
 from deployments.events import Event, EventKind, publish
 from tests.factories import ComposeProjectFactory, ServiceFactory
+from tests.support.receiver import http_receiver
 
 pytestmark = pytest.mark.django_db
 CANARY = "s3cr3tT0kenCanary"
@@ -169,3 +170,17 @@ def test_quiet_hours_hold_messages_until_they_end(receiver, make_channel, queued
     assert notifications_flush(now=night + dt.timedelta(hours=1)) == 0
     assert notifications_flush(now=row.due_at) == 1
     assert receiver.wait_for(1)[0].json()["title"].startswith("Deploy failed")
+
+
+def test_a_pass_tries_a_failing_channel_once_and_other_channels_still_get_theirs(receiver, make_channel, queued):
+    with http_receiver() as healthy:
+        receiver.status = 500
+        make_channel(f"json://127.0.0.1:{receiver.port}/", ["update.available"], name="down")
+        make_channel(f"json://127.0.0.1:{healthy.port}/", ["update.available"], name="up")
+        for index in range(3):
+            publish(update_available(ServiceFactory(), f"1.{index}.0"))
+        assert notifications_flush() == 3  # the healthy channel's three
+        assert len(receiver.requests) == 1  # one attempt at the failing one, not three timeouts in a row
+        assert len(healthy.wait_for(3)) == 3
+        down = Notification.objects.filter(channel__name="down")
+        assert sorted(down.values_list("state", flat=True)) == ["pending"] * 3
