@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -103,7 +104,7 @@ def channel_send_test(*, channel: NotificationChannel) -> str:
     row = Notification.objects.create(
         channel=channel,
         kind="test",
-        dedup_key=f"test:{now.isoformat()}:{random.random()}",  # noqa: S311 - not a secret, just unique
+        dedup_key=f"test:{uuid.uuid4()}",  # a test is never deduplicated
         title="Docker Image Updater: test notification",
         body=f"This channel ({channel.name}) works. Sent {now:%Y-%m-%d %H:%M:%S} UTC.",
         level=Notification.Level.INFO,
