@@ -7,5 +7,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import broadcast
+        from dashboard.notifications import subscriber
 
         broadcast.connect()  # live pages: domain events → htmx out-of-band swaps
+        subscriber.connect()  # notifications: domain events → outbox rows → Apprise

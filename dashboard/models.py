@@ -30,3 +30,8 @@ class HealthCheck(models.Model):
     @property
     def failed(self) -> bool:
         return self.status == self.Status.FAILED
+
+
+from dashboard.notifications.models import Notification, NotificationChannel, NotifyEvent  # noqa: E402
+
+__all__ = ["HealthCheck", "Notification", "NotificationChannel", "NotifyEvent"]

@@ -1,8 +1,9 @@
 """The three roles (Django groups) and the permissions the dashboard checks.
 
 viewer reads everything; operator also acts on services (check, deploy, approve, roll back, pin,
-ignore); admin also runs Django admin (registries, users). The groups are created by the migration
-`dashboard/0001_roles`; `assign_role` is what `createuser` and `ensure_admin` use.
+ignore); admin also runs Django admin (registries, webhooks, notification channels, users). The groups
+are created by the migration `dashboard/0001_roles` (and given later permissions by later migrations);
+`assign_role` is what `createuser` and `ensure_admin` use.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _ADMIN = [
     ("deployments", "change_service"),  # policy overrides in the admin
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlock a locked-out user early
+    *(("dashboard", f"{verb}_notificationchannel") for verb in ("add", "change", "delete", "view")),
+    ("dashboard", "view_notification"),
+    *(("registries", f"{verb}_webhookendpoint") for verb in ("add", "change", "delete", "view")),
+    ("registries", "view_webhookdelivery"),
 ]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     VIEWER: _READ,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -58,16 +59,23 @@ State = DeploymentRun.State
 
 
 def run_cycle(
-    *, service_key: str | None = None, dry_run: bool = False, on_tick: Callable[[], None] | None = None
+    *,
+    service_key: str | None = None,
+    repositories: Collection[str] | None = None,
+    dry_run: bool = False,
+    on_tick: Callable[[], None] | None = None,
 ) -> tuple[CheckCycle, list[ServiceOutcome]]:
-    """Run one check over every running service (or one, by `PROJECT/SERVICE`); the cycle always ends.
+    """Run one check over every running service (or one, by `PROJECT/SERVICE`, or those whose image is in
+    `repositories`, normalised `registry/path` names as a registry push webhook names them); the cycle
+    always ends.
 
     `on_tick` is called every few seconds while it runs (the periodic task renews its lease there).
     """
     cycle = CheckCycle.objects.create(heartbeat_at=timezone.now())
     _close_abandoned_cycles(cycle)
+    scope = _Scope(service_key, frozenset(r.lower() for r in repositories) if repositories is not None else None)
     try:
-        outcomes = _run(cycle, service_key, dry_run, _Heartbeat(cycle, on_tick))
+        outcomes = _run(cycle, scope, dry_run, _Heartbeat(cycle, on_tick))
     except docker.DockerError as exc:  # the engine is down or refused: a failed cycle, not a crash
         logger.warning("check cycle %s failed: %s", cycle.pk, exc)
         _finish(cycle, CheckCycle.State.FAILED, errors=[f"discovery failed: {exc}"])
@@ -84,10 +92,18 @@ def prune_cycles(keep_days: int = CYCLE_HISTORY_DAYS) -> int:
     return deleted
 
 
-def _run(cycle: CheckCycle, service_key: str | None, dry_run: bool, heartbeat: _Heartbeat) -> list[ServiceOutcome]:
+@dataclass(frozen=True)
+class _Scope:
+    """Which services a cycle checks: all, one (`PROJECT/SERVICE`), or those on some repositories."""
+
+    service_key: str | None = None
+    repositories: frozenset[str] | None = None
+
+
+def _run(cycle: CheckCycle, scope: _Scope, dry_run: bool, heartbeat: _Heartbeat) -> list[ServiceOutcome]:
     discovery = discover_services()
     heartbeat.beat()
-    services = _services_to_check(discovery.services, discovery.stale, service_key)
+    services = _services_to_check(discovery.services, discovery.stale, scope)
     decisions = _Decisions(cycle, services)
     check = RegistryCheck(services, hosts_down=registry_hosts_down())
     outcomes: list[ServiceOutcome] = []
@@ -111,12 +127,14 @@ def _run(cycle: CheckCycle, service_key: str | None, dry_run: bool, heartbeat: _
     return outcomes
 
 
-def _services_to_check(services: list[Service], stale: set[int], service_key: str | None) -> list[Service]:
+def _services_to_check(services: list[Service], stale: set[int], scope: _Scope) -> list[Service]:
     """Running services with a repository; gone, stopped and just-claimed ones are not checked."""
     chosen = [s for s in services if s.is_running and s.repository and not s.is_gone and s.pk not in stale]
-    if service_key:
-        project, _, name = service_key.partition("/")
+    if scope.service_key:
+        project, _, name = scope.service_key.partition("/")
         chosen = [s for s in chosen if (s.project.name, s.name) == (project, name)]
+    if scope.repositories is not None:
+        chosen = [s for s in chosen if s.repository.lower() in scope.repositories]
     return chosen
 
 

@@ -35,10 +35,12 @@ from django.conf import settings
 from deployments.models import Service, UpdateMode
 from deployments.policy import service_policy
 from registries.client import (
+    RegistryBadCredentials,
     RegistryClient,
     RegistryError,
     RegistryNotFound,
     RegistryRateLimited,
+    RegistryTokenExpired,
     RegistryUnavailable,
 )
 from registries.reference import InvalidReference, parse_reference
@@ -100,6 +102,17 @@ class HostGate:
         self.provider_requests = 0  # to a provider's own API (tag lists with push times), not the registry's
         self.down: HostUnreachable | None = None
         self.answered = False
+        self.succeeded = False  # at least one question got an answer (not an error)
+        self.refused: RegistryError | None = None  # the stored credentials were refused (or are missing)
+
+    @property
+    def failure(self) -> str | None:
+        """Why the host cannot be used this cycle (down, or every answer refused the credentials), else None."""
+        if self.down is not None and not self.answered:
+            return str(self.down)
+        if self.refused is not None and not self.succeeded:
+            return str(self.refused)  # the services' own error: the cycle reports it once for the host
+        return None
 
     @property
     def request_count(self) -> int:
@@ -124,11 +137,15 @@ class HostGate:
                 if delay is None:
                     raise
                 time.sleep(delay)
+            except (RegistryBadCredentials, RegistryTokenExpired) as exc:
+                self.answered = True
+                self.refused = exc
+                raise
             except RegistryError:
                 self.answered = True
                 raise
             else:
-                self.answered = True
+                self.answered = self.succeeded = True
                 return result
         raise AssertionError("unreachable")
 
@@ -283,12 +300,9 @@ class RegistryCheck:
         return sum(work.gate.request_count for work in self._hosts.values())
 
     def host_results(self) -> dict[str, str | None]:
-        """Each host this cycle contacted: None if it answered, else why it could not be reached."""
-        return {
-            host: None if work.gate.answered or work.gate.down is None else str(work.gate.down)
-            for host, work in self._hosts.items()
-            if work.gate.contacted
-        }
+        """Each host this cycle contacted: None if it answered, else why it could not be reached or used
+        (no answer at all, or its every answer refused the stored credentials)."""
+        return {host: work.gate.failure for host, work in self._hosts.items() if work.gate.contacted}
 
     def run(self, *, on_tick: Callable[[], None] | None = None) -> Iterator[list[ServiceOutcome]]:
         yield from self._answered_without_asking

@@ -68,3 +68,25 @@ def check_service(service_id: int) -> None:
     if service is None:
         return
     checks.run_cycle(service_key=f"{service.project.name}/{service.name}")
+
+
+@shared_task(name="deployments.tasks.check_pushed", ignore_result=True, soft_time_limit=300, time_limit=360)
+def check_pushed(delivery_id: int) -> None:
+    """A registry push webhook: check the services on the pushed repositories now, through the same
+    decisions as the periodic check (policy, approval, backoff)."""
+    from registries.webhooks import services as webhooks
+
+    repositories = webhooks.webhook_check_begin(delivery_id=delivery_id)
+    if repositories is None:
+        return
+    try:
+        cycle, outcomes = checks.run_cycle(repositories=repositories)
+        lines = [f"{o.service}: {o.error or o.action}" for o in outcomes]
+        result = "; ".join(lines) if lines else "no running service uses these repositories"
+        if cycle.state == cycle.State.FAILED:
+            result = f"check failed: {'; '.join(cycle.errors)}"
+    except Exception as exc:
+        webhooks.webhook_check_done(delivery_id=delivery_id, result=f"check failed: {exc.__class__.__name__}")
+        raise
+    webhooks.webhook_check_done(delivery_id=delivery_id, result=result[:2000])
+    webhooks.webhook_deliveries_prune()

@@ -189,3 +189,6 @@ class RegistryHealthAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from registries.webhooks import admin as webhook_admin  # noqa: E402, F401 - registers the webhook admin

@@ -113,3 +113,8 @@ class RegistryHealth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} ({'reachable' if self.reachable else 'unreachable'})"
+
+
+from registries.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookFamily  # noqa: E402
+
+__all__ = ["Registry", "RegistryHealth", "WebhookDelivery", "WebhookEndpoint", "WebhookFamily"]

@@ -37,6 +37,11 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "schedule": 300.0,
             "options": {"expires": 300.0},
         },
+        "notifications-flush": {  # retries with backoff, digests, quiet hours
+            "task": "dashboard.notifications.flush",
+            "schedule": float(settings.NOTIFY_FLUSH_INTERVAL),
+            "options": {"expires": float(settings.NOTIFY_FLUSH_INTERVAL)},
+        },
         "health-checks": {
             "task": "dashboard.health.run_checks",
             "schedule": float(settings.HEALTH_CHECK_INTERVAL),

@@ -243,6 +243,23 @@ SCAN_GATE_ON_ERROR = env.choice("UPDATER_SCAN_GATE_ON_ERROR", "block", {"block",
 if SCAN_GATE != "off" and not SCAN_ENABLED:
     raise ConfigError("UPDATER_SCAN_GATE needs UPDATER_SCAN_ENABLED=true")
 
+# --- Notifications (Apprise) and registry push webhooks (see README, Notifications / Webhooks) ----------
+# Where people reach this app: links in notifications and the webhook URLs the admin shows. Blank: the
+# admin uses the address it is browsed at, and notifications http://localhost:UPDATER_HTTP_PORT.
+PUBLIC_URL = env.str("UPDATER_PUBLIC_URL", "").rstrip("/")
+if PUBLIC_URL and urlparse(PUBLIC_URL).scheme not in {"http", "https"}:
+    raise ConfigError(f"UPDATER_PUBLIC_URL must be an http:// or https:// URL, got {PUBLIC_URL!r}")
+HTTP_PORT = env.int("UPDATER_HTTP_PORT", 8000, minimum=1, maximum=65535)
+NOTIFY_RETRIES = env.int("UPDATER_NOTIFY_RETRIES", 5, minimum=0, maximum=20)  # after the first attempt
+NOTIFY_RETRY_BASE = env.int("UPDATER_NOTIFY_RETRY_BASE", 30, minimum=1)  # seconds: then 2x, 4x… with jitter
+NOTIFY_TIMEOUT = env.float("UPDATER_NOTIFY_TIMEOUT", 10.0, minimum=1.0)  # per channel and attempt
+NOTIFY_KEEP_DAYS = env.int("UPDATER_NOTIFY_KEEP_DAYS", 30, minimum=1)
+NOTIFY_FLUSH_INTERVAL = env.int("UPDATER_NOTIFY_FLUSH_INTERVAL", 15, minimum=5)  # retries, digests, quiet hours
+WEBHOOK_RATE_LIMIT = env.int("UPDATER_WEBHOOK_RATE_LIMIT", 60, minimum=1)  # requests per minute and registry
+WEBHOOK_MAX_AGE = env.int("UPDATER_WEBHOOK_MAX_AGE", 600, minimum=30)  # seconds: older payloads are replays
+WEBHOOK_DEBOUNCE = env.float("UPDATER_WEBHOOK_DEBOUNCE", 0.5)  # seconds a push waits for the rest of its burst
+WEBHOOK_KEEP_DAYS = env.int("UPDATER_WEBHOOK_KEEP_DAYS", 7, minimum=1)
+
 # Time limits cover the worst case. Soft: detect Compose, then edit + `config` + pull + `up` + verify.
 # Hard: soft plus the restore the soft limit triggers (`up` of the old image + verify) and a margin.
 # Scanning and registry calls heartbeat but are bounded by these limits too.

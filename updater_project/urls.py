@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("scans/", include("scanning.urls")),
     path("health/", include("dashboard.health.urls")),
+    path("hooks/", include("registries.urls")),  # registry push webhooks: token-verified, no login
     path("", include("dashboard.urls")),
 ]

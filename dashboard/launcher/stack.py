@@ -125,7 +125,16 @@ def programs(config: LaunchConfig, env: dict[str, str]) -> list[Program]:
     """Web, a worker (with beat inside it unless asked otherwise) and, with `--beat separate`, beat."""
     python, schedule = sys.executable, str(config.data_dir / "celerybeat-schedule")
     celery = [python, "-m", "celery", "-A", "updater_project"]
-    web = [python, "-m", "daphne", "-b", config.bind, "-p", str(config.port), "updater_project.asgi:application"]
+    web = [
+        python,
+        "-m",
+        "dashboard.launcher.daphne_web",
+        "-b",
+        config.bind,
+        "-p",
+        str(config.port),
+        "updater_project.asgi:application",
+    ]
     worker = [
         *celery,
         "worker",

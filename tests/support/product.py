@@ -29,7 +29,16 @@ def web_process(data_dir: Path, **overrides: str) -> Iterator[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "web.log", "w+b")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "updater_project.asgi:application"],
+        [
+            sys.executable,
+            "-m",
+            "dashboard.launcher.daphne_web",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "updater_project.asgi:application",
+        ],
         cwd=ROOT,
         env=product_env(data_dir, **overrides),
         stdout=log,
