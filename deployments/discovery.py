@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import TypeVar
 
 from django.conf import settings
@@ -94,9 +95,16 @@ def discover_services() -> DiscoveryResult:
 def _compose_groups(containers: list[docker.ContainerInfo]) -> dict[tuple[str, str], list[docker.ContainerInfo]]:
     groups: dict[tuple[str, str], list[docker.ContainerInfo]] = defaultdict(list)
     for container in containers:
-        if container.project and container.service and container.project not in settings.IGNORED_PROJECTS:
+        if container.project and container.service and project_managed(container.project):
             groups[(container.project, container.service)].append(container)
     return groups
+
+
+def project_managed(name: str) -> bool:
+    """Whether this updater manages a Compose project (UPDATER_PROJECTS, UPDATER_IGNORED_PROJECTS)."""
+    if any(fnmatchcase(name, pattern) for pattern in settings.IGNORED_PROJECTS):
+        return False
+    return not settings.PROJECTS or any(fnmatchcase(name, pattern) for pattern in settings.PROJECTS)
 
 
 def _upsert_projects(groups: dict[tuple[str, str], list[docker.ContainerInfo]], now: datetime) -> dict:

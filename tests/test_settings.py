@@ -69,6 +69,8 @@ def test_env_file_with_a_bad_line_names_the_file_and_line(tmp_path):
         ("UPDATER_SECRET_KEY", "short", "UPDATER_SECRET_KEY must be at least 32"),
         ("UPDATER_ENCRYPTION_KEYS", "", "UPDATER_ENCRYPTION_KEYS is required"),
         ("UPDATER_HEALTH_TIMEOUT", "0", "UPDATER_HEALTH_TIMEOUT must be at least 1"),
+        ("UPDATER_PROJECTS", "shop;rm", "UPDATER_PROJECTS must list Compose project names or patterns"),
+        ("UPDATER_IGNORED_PROJECTS", "a b", "UPDATER_IGNORED_PROJECTS must list Compose project names"),
     ],
 )
 def test_manage_py_stops_with_one_line_naming_the_variable(variable, value, message):

@@ -5,6 +5,7 @@ A bad value raises `ConfigError` naming the variable; `manage.py` and the launch
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -209,8 +210,14 @@ if not ENCRYPTION_KEYS:
 HEALTH_CHECK_INTERVAL = env.int("UPDATER_HEALTH_INTERVAL", 300, minimum=30)
 HEALTH_MIN_FREE_DISK_MB = env.int("UPDATER_MIN_FREE_DISK_MB", 1024, minimum=0)
 HEALTH_MAX_CLOCK_SKEW = env.int("UPDATER_MAX_CLOCK_SKEW", 60, minimum=1)
-# Compose projects never touched (e.g. the updater's own stack): comma-separated project names.
+# Which Compose projects this updater manages: comma-separated names or shell-style patterns (`shop`, `web-*`).
+# PROJECTS empty = every project; IGNORED_PROJECTS are never touched (e.g. the updater's own stack).
+PROJECTS = env.list("UPDATER_PROJECTS", [])
 IGNORED_PROJECTS = env.list("UPDATER_IGNORED_PROJECTS", [])
+for _name, _patterns in (("UPDATER_PROJECTS", PROJECTS), ("UPDATER_IGNORED_PROJECTS", IGNORED_PROJECTS)):
+    for _pattern in _patterns:
+        if not re.fullmatch(r"[A-Za-z0-9_.*?\[\]-]{1,255}", _pattern):
+            raise ConfigError(f"{_name} must list Compose project names or patterns like web-*, got {_pattern!r}")
 
 # --- Vulnerability scanning (Trivy; see README, Scanning) ---------------------------------------
 SCAN_ENABLED = env.bool("UPDATER_SCAN_ENABLED", False)

@@ -15,7 +15,6 @@ from django.core.management import call_command
 from deployments.models import CheckCycle, DeploymentRun, Service
 from tests.support.docker_env import ImageSpec, build_and_push, build_image
 from tests.support.processes import celery_processes, log_text, wait_for
-from tests.support.shared_engine import other_projects
 from tests.support.silent_host import silent_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -52,7 +51,7 @@ def test_a_rollback_during_a_check_cycle_stays_rolled_back(registry, compose_pro
         settings = {
             "CHECK_INTERVAL": str(CHECK_INTERVAL),
             "UPDATER_REGISTRY_TIMEOUT": "3",  # every cycle waits for the silent registry this long
-            "UPDATER_IGNORED_PROJECTS": ",".join(other_projects(compose_project.name)),
+            "UPDATER_PROJECTS": compose_project.name,
         }
         data_dir = tmp_path / "product"
         with celery_processes(data_dir, **settings):

@@ -15,7 +15,6 @@ from deployments.models import CheckCycle, Service
 from registries.models import RegistryHealth
 from tests.support.docker_env import ImageSpec, build_and_push, build_image, docker_client
 from tests.support.processes import celery_processes, log_text, wait_for
-from tests.support.shared_engine import other_projects
 from tests.support.silent_host import silent_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -47,7 +46,7 @@ def test_services_on_healthy_registries_update_while_another_registry_is_dead(
         settings = {
             "CHECK_INTERVAL": str(CHECK_INTERVAL),
             "UPDATER_REGISTRY_TIMEOUT": "2",
-            "UPDATER_IGNORED_PROJECTS": ",".join(other_projects(compose_project.name)),
+            "UPDATER_PROJECTS": compose_project.name,
         }
         data_dir = tmp_path / "product"
         with celery_processes(data_dir, **settings):

@@ -23,7 +23,6 @@ from tests.support.processes import celery_processes, log_text, wait_for
 from tests.support.product import web_process
 from tests.support.receiver import http_receiver
 from tests.support.registry import start_registry
-from tests.support.shared_engine import other_projects
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SECRET = "e2e-registry-notify-secret"
@@ -45,7 +44,7 @@ def test_a_push_deploys_within_seconds_and_forged_or_replayed_requests_change_no
     data_dir = tmp_path / "product"
     settings = {
         "CHECK_INTERVAL": "3600",
-        "UPDATER_IGNORED_PROJECTS": ",".join(other_projects(compose_project.name)),
+        "UPDATER_PROJECTS": compose_project.name,
     }
     registry_row = Registry.objects.create(host=f"pending-{uuid.uuid4().hex[:8]}.invalid")
     endpoint, token = webhook_endpoint_create(registry=registry_row, family="distribution", secret=SECRET)

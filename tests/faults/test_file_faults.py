@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from django.core.management import CommandError, call_command
 from deployments import engine
 from deployments.models import DeploymentRun
 from tests.support.chaos import Background
-from tests.support.docker_env import ComposeProjectDir, ImageSpec, docker_client
+from tests.support.docker_env import ComposeProjectDir, ImageSpec, docker_client, unique_project_name
 from tests.support.invariants import FAILED, PAUSED, VERIFIED, Baseline, assert_nothing_lost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -127,7 +126,7 @@ def full_disk(tmp_path: Path):
 
 def test_21_disk_full_during_the_write_leaves_the_file_and_containers_alone(make_stack, full_disk):
     mountpoint, fill = full_disk
-    project = ComposeProjectDir(name=f"diut{uuid.uuid4().hex[:10]}", directory=mountpoint / "project")
+    project = ComposeProjectDir(name=unique_project_name(), directory=mountpoint / "project")
     project.directory.mkdir()
     try:
         stack = make_stack(GOOD, project=project)

@@ -10,7 +10,6 @@ import shlex
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,8 +22,8 @@ from django.db import connection
 from deployments import engine
 from deployments.dispatch import DEPLOY_TASK
 from deployments.models import CheckCycle, DeploymentRun
-from tests.support.chaos import foreign_compose_projects, processes_mentioning
-from tests.support.docker_env import ComposeProjectDir, ImageSpec, docker_client
+from tests.support.chaos import processes_mentioning
+from tests.support.docker_env import ComposeProjectDir, ImageSpec, docker_client, unique_project_name
 from tests.support.invariants import FAILED, VERIFIED, assert_nothing_lost
 from tests.support.processes import celery_processes, log_text, wait_for
 from tests.support.registry import free_port
@@ -44,7 +43,7 @@ def stale_soon(settings):
 def worker_env(stack, **extra: str) -> dict[str, str]:
     """A worker that touches only this test's stack, with short windows."""
     return {
-        "UPDATER_IGNORED_PROJECTS": foreign_compose_projects(stack.project.name),
+        "UPDATER_PROJECTS": stack.project.name,
         "UPDATER_DEPLOY_STALE_AFTER": str(STALE),
         "UPDATER_STABILITY_WINDOW": "1",
         "UPDATER_HEALTH_TIMEOUT": "15",
@@ -195,16 +194,14 @@ def _pings(url: str) -> bool:
 def test_15_redis_restarted_mid_deploy_loses_the_queue_and_nothing_else(make_stack, pause_points, tmp_path, stale_soon):
     started = time.time()
     first = make_stack(GOOD)
-    other = ComposeProjectDir(name=f"diut{uuid.uuid4().hex[:10]}", directory=tmp_path / "other")
+    other = ComposeProjectDir(name=unique_project_name(), directory=tmp_path / "other")
     other.directory.mkdir()
     points = pause_points("replacing")
     try:
         second = make_stack(GOOD, project=other)
         with private_redis(tmp_path / "redis") as (url, stop_redis, start_redis):
             env = {**worker_env(first), **points.env("replacing"), "REDIS_URL": url, "UPDATER_RECONCILE_INTERVAL": "5"}
-            env["UPDATER_IGNORED_PROJECTS"] = ",".join(
-                p for p in env["UPDATER_IGNORED_PROJECTS"].split(",") if p != other.name
-            )
+            env["UPDATER_PROJECTS"] = f"{first.project.name},{other.name}"
             with celery_processes(tmp_path / "worker", beat=True, **env):
                 deploying = engine.deployment_request(service=first.service, tag="1.1.0", trigger="auto")
                 send(deploying.pk, broker=url)

@@ -152,22 +152,10 @@ def processes_mentioning(text: str) -> list[int]:
     return pids
 
 
-def foreign_compose_projects(mine: str) -> str:
-    """Compose projects on the shared engine that are not this test's (other suites' stacks), comma-separated:
-    a worker started by a test gets them as UPDATER_IGNORED_PROJECTS so it never touches them.
-    """
-    from tests.support.docker_env import docker_client
-
-    summaries = docker_client().api.containers(all=True, filters={"label": "com.docker.compose.project"})
-    names = {(summary.get("Labels") or {}).get("com.docker.compose.project", "") for summary in summaries}
-    return ",".join(sorted(name for name in names if name and name != mine))
-
-
 __all__ = [
     "Background",
     "PausePoints",
     "database_cut_off",
-    "foreign_compose_projects",
     "pause_points",
     "processes_mentioning",
     "redis_unreachable",

@@ -22,7 +22,7 @@ import docker
 import pytest
 
 TEST_LABEL = "dockerimageupdater.test"
-SESSION_ID = uuid.uuid4().hex[:8]
+SESSION_ID = os.environ["UPDATER_TEST_SESSION"]  # set by tests.testenv, before Django
 BUSYBOX = Path("/bin/busybox")
 
 # PID 1 ignores SIGTERM without a handler: trap it so `docker stop` takes milliseconds, not 10 s.
@@ -203,10 +203,15 @@ def compose_v2_path() -> str:
     return path
 
 
+def unique_project_name() -> str:
+    """diut<session><random>: what this process's updaters manage (UPDATER_PROJECTS, see tests.testenv)."""
+    return f"diut{SESSION_ID}{uuid.uuid4().hex[:6]}"
+
+
 @pytest.fixture
 def compose_project(tmp_path: Path) -> Iterator[ComposeProjectDir]:
     """An empty project directory with a unique project name; brought down at teardown."""
-    project = ComposeProjectDir(name=f"diut{uuid.uuid4().hex[:10]}", directory=tmp_path / "project")
+    project = ComposeProjectDir(name=unique_project_name(), directory=tmp_path / "project")
     project.directory.mkdir()
     try:
         yield project

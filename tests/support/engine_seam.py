@@ -16,7 +16,6 @@ import pytest
 
 from deployments import docker
 from deployments.docker import ContainerInfo, ImageInfo
-from tests.support.shared_engine import other_projects
 
 
 def image_id(name: str) -> str:
@@ -84,7 +83,8 @@ class EngineSeam:
 
 
 @pytest.fixture
-def engine_seam(monkeypatch: pytest.MonkeyPatch) -> EngineSeam:
+def engine_seam(monkeypatch: pytest.MonkeyPatch, settings) -> EngineSeam:
+    settings.PROJECTS = []  # an engine of its own: every project on it is the test's
     seam = EngineSeam()
     monkeypatch.setattr(docker, "list_compose_containers", seam.list_containers)
     if hasattr(docker, "list_compose_container_summaries"):
@@ -96,9 +96,9 @@ def engine_seam(monkeypatch: pytest.MonkeyPatch) -> EngineSeam:
 
 @pytest.fixture
 def only_projects(settings) -> Callable[..., None]:
-    """Have discovery ignore every Compose project on the shared engine but the named ones."""
+    """Have discovery manage only the named Compose projects of the shared engine."""
 
-    def ignore_others(*names: str) -> None:
-        settings.IGNORED_PROJECTS = other_projects(*names)
+    def only(*names: str) -> None:
+        settings.PROJECTS = list(names)
 
-    return ignore_others
+    return only
