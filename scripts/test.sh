@@ -66,7 +66,13 @@ if [ "$#" -gt 0 ]; then
   .venv/bin/python -m pytest "$@"
   exit 0
 fi
-.venv/bin/python -m pytest
+# Most e2e tests wait on Docker, Compose and timers rather than the CPU: several pytest-xdist workers
+# (each with its own Redis database, Postgres database and Compose project names) share the 2 cores.
+workers="${UPDATER_TEST_WORKERS:-3}"
+UPDATER_SCREENSHOT_DIR="${UPDATER_SCREENSHOT_DIR:-$(mktemp -d /tmp/updater-screenshots.XXXXXX)}"
+export UPDATER_SCREENSHOT_DIR
+.venv/bin/python -m pytest -n "$workers" --dist worksteal
 # SQLite is the default database: run the Celery e2e tests on it too (web, workers and beat share one file).
 DATABASE_URL="" UPDATER_TEST_SQLITE_PATH="$work/e2e.sqlite3" \
-  .venv/bin/python -m pytest tests/e2e/test_core_loop.py -k "not v2" --durations=5
+  .venv/bin/python -m pytest -n "$workers" tests/e2e/test_core_loop.py -k "not v2" --durations=5
+echo "browser screenshots: $UPDATER_SCREENSHOT_DIR"

@@ -58,7 +58,7 @@ def send(run_id: int, broker: str | None = None) -> None:
     if broker is None:
         app.send_task(DEPLOY_TASK, args=[run_id])
         return
-    with Celery(broker=broker) as other:
+    with Celery(broker=broker, set_as_current=False) as other:  # the suite's app stays the current one
         other.send_task(DEPLOY_TASK, args=[run_id])
 
 
