@@ -209,6 +209,29 @@ if not ENCRYPTION_KEYS:
 HEALTH_CHECK_INTERVAL = env.int("UPDATER_HEALTH_INTERVAL", 300, minimum=30)
 HEALTH_MIN_FREE_DISK_MB = env.int("UPDATER_MIN_FREE_DISK_MB", 1024, minimum=0)
 HEALTH_MAX_CLOCK_SKEW = env.int("UPDATER_MAX_CLOCK_SKEW", 60, minimum=1)
+# Maintenance windows (see README, Maintenance windows): 'CRON DURATION [TZ]', `;`-separated; empty = always.
+WINDOW_TIME_ZONE = env.str("UPDATER_WINDOW_TIME_ZONE", "UTC")
+MAINTENANCE_WINDOW = env.str("UPDATER_WINDOW", "")
+
+
+def _check_window() -> None:
+    from zoneinfo import ZoneInfo
+
+    from registries.tags.windows import WindowError, parse_schedule
+
+    try:
+        ZoneInfo(WINDOW_TIME_ZONE)
+    except (ValueError, LookupError):
+        raise ConfigError(
+            f"UPDATER_WINDOW_TIME_ZONE must be a time zone like UTC or Europe/Paris, got {WINDOW_TIME_ZONE!r}"
+        ) from None
+    try:
+        parse_schedule(MAINTENANCE_WINDOW, default_zone=WINDOW_TIME_ZONE)
+    except WindowError as exc:
+        raise ConfigError(f"UPDATER_WINDOW: {exc}") from None
+
+
+_check_window()
 # Compose projects never touched (e.g. the updater's own stack): comma-separated project names.
 IGNORED_PROJECTS = env.list("UPDATER_IGNORED_PROJECTS", [])
 
