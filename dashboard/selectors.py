@@ -83,7 +83,10 @@ def policy_rows(service: Service) -> tuple[list[PolicyRow], str]:
         error = ""
     except PolicyError as exc:
         policy, error = {}, str(exc)
-    labels_by_setting = {name: label for label, name in LABELS.items()}
+    labels_by_setting: dict[str, str] = {}
+    for label, name in LABELS.items():  # a setting with two spellings shows the one the service uses
+        if name not in labels_by_setting or str(service.labels.get(label, "")).strip():
+            labels_by_setting[name] = label
     overrides = service.policy_overrides or {}
     rows = []
     for name, title in SETTING_NAMES.items():

@@ -63,7 +63,7 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 def api_token_authenticate(plaintext: str, *, now: datetime | None = None) -> ApiToken | None:
     """The live token `plaintext` is, with its owner loaded; None if unknown, revoked, expired or inactive."""
-    parts = plaintext.split("_")
+    parts = plaintext.split("_", 2)  # the secret may contain "_" itself
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     token = ApiToken.objects.select_related("owner").filter(prefix=parts[1]).first()

@@ -38,7 +38,7 @@ def parse_duration(text: str) -> timedelta:
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
     duration = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     if duration <= timedelta(0):
-        raise WindowError(f"{text!r} is not a positive duration")
+        raise WindowError(f"{text!r} is not a positive duration (90m, 24h, 7d, 1h30m)")
     return duration
 
 
