@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
 
 from dashboard.metrics import selectors
 
@@ -86,7 +87,9 @@ def _registries() -> Iterator[Metric]:
 
 def _scans() -> Iterator[Metric]:
     family = GaugeMetricFamily(
-        "updater_scan_findings", "Findings in the latest scan of what each service runs, by severity", ["severity"]
+        "updater_scan_findings",
+        "Findings in the latest scan of what each service runs, by severity",
+        labels=["severity"],
     )
     for severity, number in selectors.scan_findings_by_severity().items():
         family.add_metric([severity.lower()], number)
@@ -94,7 +97,7 @@ def _scans() -> Iterator[Metric]:
 
 
 def _bound(seconds: float) -> str:
-    return f"{seconds:g}"
+    return floatToGoString(seconds)  # "5.0", as prometheus-client's own histograms write bucket bounds
 
 
 REGISTRY = CollectorRegistry(auto_describe=False)
