@@ -253,23 +253,48 @@ class MeSerializer(serializers.Serializer):
 # --- Inputs --------------------------------------------------------------------------------------
 
 
+class ServiceQuery(serializers.Serializer):
+    """The service list's filters (DRF's CharField also refuses NUL characters, which PostgreSQL cannot take)."""
+
+    project = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    state = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+# The OCI grammar, in the schema too (registries.reference checks it again before anything acts).
+TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+DIGEST_PATTERN = r"^([a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})?$"
+
+
+def _tag_field(**kwargs: object) -> serializers.RegexField:
+    return serializers.RegexField(TAG_PATTERN, max_length=128, **kwargs)
+
+
+def _digest_field() -> serializers.RegexField:
+    return serializers.RegexField(DIGEST_PATTERN, max_length=100, allow_blank=True, default="")
+
+
 class TagInput(serializers.Serializer):
-    tag = serializers.CharField(max_length=128)
+    tag = _tag_field()
 
 
 class ApproveInput(serializers.Serializer):
-    tag = serializers.CharField(max_length=128, help_text="The offered tag, as the service shows it")
-    digest = serializers.CharField(max_length=100, allow_blank=True, default="")
-    generation = serializers.IntegerField(min_value=0, help_text="The service's deploy_generation you saw")
+    tag = _tag_field(help_text="The offered tag, as the service shows it")
+    digest = _digest_field()
+    generation = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, help_text="The service's deploy_generation you saw"
+    )
 
 
 class DismissInput(serializers.Serializer):
-    tag = serializers.CharField(max_length=128)
-    digest = serializers.CharField(max_length=100, allow_blank=True, default="")
+    tag = _tag_field()
+    digest = _digest_field()
 
 
 class RollbackInput(serializers.Serializer):
-    revision = serializers.IntegerField(min_value=1, help_text="The id of one of the service's revisions")
+    revision = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="The id of one of the service's revisions"
+    )
 
 
 class IgnoreInput(serializers.Serializer):

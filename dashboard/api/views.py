@@ -42,7 +42,7 @@ def _int_param(request: Request, name: str) -> int | None:
     value = request.query_params.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "²" is a digit to str.isdigit, not to int()
         raise s.serializers.ValidationError({name: ["must be a whole number"]})
     return int(value)
 
@@ -75,10 +75,12 @@ class ServiceViewSet(ApiViewMixin, viewsets.GenericViewSet):
 
     @extend_schema(parameters=SERVICE_FILTERS, responses={200: s.ServiceSerializer(many=True), **ERRORS})
     def list(self, request: Request) -> Response:
+        query = s.ServiceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         filters = selectors.ServiceFilters(
-            project=request.query_params.get("project", "")[:255],
-            state=request.query_params.get("state", "")[:32],
-            query=request.query_params.get("q", "").strip()[:100],
+            project=query.validated_data["project"],
+            state=query.validated_data["state"],
+            query=query.validated_data["q"],
         )
         rows = selectors.service_rows(filters)
         page = self.paginate_queryset(rows)
@@ -247,7 +249,7 @@ class MeView(ApiViewMixin, APIView):
 
 
 def _pk(value: str) -> int:
-    if not str(value).isdigit() or len(str(value)) > 18:
+    if not (str(value).isascii() and str(value).isdigit()) or len(str(value)) > 18:
         raise NotFound("No such object")
     return int(value)
 

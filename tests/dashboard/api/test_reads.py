@@ -168,3 +168,13 @@ def test_the_docs_page_and_the_schema_are_served_to_a_viewer(client, viewer):
     schema = client.get("/api/schema/?format=json").json()
     assert schema["openapi"].startswith("3.") and "/api/v1/services/{id}/deploy/" in schema["paths"]
     assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+
+
+def test_filters_postgres_cannot_take_are_a_400_not_a_500(client, viewer, token_for):
+    """Found by schemathesis: a NUL character in a filter, or a digit int() does not read."""
+    headers = token_for(viewer, "viewer")
+    nul = client.get("/api/v1/services/?project=a%00b", headers=headers)
+    assert nul.status_code == 400 and "null" in nul.json()["message"].lower()
+    assert client.get("/api/v1/runs/?service=%C2%B2", headers=headers).status_code == 400
+    assert client.get(f"/api/v1/runs/?service={'9' * 30}", headers=headers).status_code == 400
+    assert client.get("/api/v1/runs/?state=a%00", headers=headers).status_code == 400
