@@ -136,3 +136,32 @@ def test_the_minimum_age_costs_no_query_per_service(engine_seam, fake_registry):
     few = warm_cycle_queries()
     fleet(10, 40)
     assert warm_cycle_queries() == few
+
+
+def test_an_admin_sets_a_services_window_and_minimum_age_and_a_projects_window(client, admin_user_role):
+    from tests.deployments.test_admin_policy import form_data
+    from tests.factories import ServiceFactory
+
+    service = ServiceFactory(labels={"updater.window": "0 3 * * * 1h"})
+    client.force_login(admin_user_role)
+    url = f"/admin/deployments/service/{service.pk}/change/"
+    assert "is not a maintenance window" in client.post(url, form_data(window="at night")).content.decode()
+    assert "is not a duration" in client.post(url, form_data(min_age="a day")).content.decode()
+    assert client.post(url, form_data(window="0 1 * * 6 4h Europe/Paris", min_age="7d")).status_code == 302
+    service.refresh_from_db()
+    assert service.policy_overrides == {"window": "0 1 * * 6 4h Europe/Paris", "min_age": "7d"}
+    project_url = f"/admin/deployments/composeproject/{service.project_id}/change/"
+    assert b"not a valid cron" in client.post(project_url, {"maintenance_window": "99 2 * * * 1h"}).content
+    assert client.post(project_url, {"maintenance_window": "0 2 * * * 2h UTC"}).status_code == 302
+    service.project.refresh_from_db()
+    assert service.project.maintenance_window == "0 2 * * * 2h UTC"
+
+
+@pytest.fixture
+def admin_user_role(db):
+    from dashboard.roles import ADMIN, assign_role
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="windows-admin")
+    assign_role(user, ADMIN)  # the role, not a superuser: it must carry the permission to edit projects
+    return user
