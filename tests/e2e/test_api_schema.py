@@ -54,7 +54,7 @@ def test_schemathesis_finds_no_server_error(tmp_path):
                 "--checks", "not_a_server_error",
                 "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--no-shrink",
                 "--workers", "1", "--seed", "12", "--generation-database", "none",
-                "--request-timeout", "20", "--max-time", "90",
+                "--request-timeout", "20", "--max-time", "60",
                 "--report", "junit", "--report-junit-path", str(junit), "--no-color",
             ],
             capture_output=True, text=True, timeout=400, cwd=tmp_path,
