@@ -27,6 +27,8 @@ _ADMIN = [
     *(("auth", f"{verb}_user") for verb in ("add", "change", "delete", "view")),
     ("auth", "view_group"),
     ("deployments", "change_service"),  # policy overrides in the admin
+    ("deployments", "change_composeproject"),  # a project's maintenance window
+    *(("dashboard", f"{verb}_apitoken") for verb in ("add", "change", "view")),  # everyone's API tokens
     ("axes", "view_accessattempt"),
     ("axes", "delete_accessattempt"),  # unlock a locked-out user early
     *(("dashboard", f"{verb}_notificationchannel") for verb in ("add", "change", "delete", "view")),
@@ -66,3 +68,8 @@ def role_group(role: str) -> Group:
         for app_label, codename in ROLE_PERMISSIONS[role]:
             group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return group
+
+
+def role_permission_names(role: str) -> set[str]:
+    """The role's permissions as `app_label.codename`, as `has_perm` spells them."""
+    return {f"{app_label}.{codename}" for app_label, codename in ROLE_PERMISSIONS.get(role, [])}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
@@ -27,6 +28,8 @@ SETTING_NAMES = {
     "allow_prerelease": "Pre-releases",
     "max_bump": "Largest bump",
     "update_mode": "Update mode",
+    "min_age": "Minimum age",
+    "window": "Maintenance window",
 }
 DEFAULTS = {
     "strategy": "auto",
@@ -37,6 +40,8 @@ DEFAULTS = {
     "allow_prerelease": "no",
     "max_bump": "any",
     "update_mode": "auto",
+    "min_age": "none",
+    "window": "always",
 }
 
 
@@ -78,7 +83,10 @@ def policy_rows(service: Service) -> tuple[list[PolicyRow], str]:
         error = ""
     except PolicyError as exc:
         policy, error = {}, str(exc)
-    labels_by_setting = {name: label for label, name in LABELS.items()}
+    labels_by_setting: dict[str, str] = {}
+    for label, name in LABELS.items():  # a setting with two spellings shows the one the service uses
+        if name not in labels_by_setting or str(service.labels.get(label, "")).strip():
+            labels_by_setting[name] = label
     overrides = service.policy_overrides or {}
     rows = []
     for name, title in SETTING_NAMES.items():
@@ -94,10 +102,21 @@ def policy_rows(service: Service) -> tuple[list[PolicyRow], str]:
             source, origin = "override", f"admin: {title.lower()}"
         elif str(service.labels.get(label, "")).strip():
             source, origin = "label", label
+        elif name == "window" and (inherited := _inherited_window(service)):
+            value, source, origin = inherited
         else:
             source, origin = "default", ""
         rows.append(PolicyRow(title, _show(name, value), source, origin))
     return rows, error
+
+
+def _inherited_window(service: Service) -> tuple[str, str, str] | None:
+    """(window, source, origin) when the service has no window of its own but its project or UPDATER_WINDOW has."""
+    if service.project.maintenance_window:
+        return service.project.maintenance_window, "project", "admin: project window"
+    if settings.MAINTENANCE_WINDOW:
+        return settings.MAINTENANCE_WINDOW, "global", "UPDATER_WINDOW"
+    return None
 
 
 def _show(name: str, value: object) -> str:

@@ -1,12 +1,15 @@
 from django.urls import path
 
 from dashboard import actions, views
+from dashboard.api import pages as api_pages
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.board, name="board"),
     path("activity/", views.activity, name="activity"),
+    path("account/tokens/", api_pages.tokens, name="api_tokens"),
+    path("account/tokens/<int:token_id>/revoke/", api_pages.revoke, name="api_token_revoke"),
     path("runs/<int:run_id>/", views.run, name="run"),
     path("services/<int:service_id>/", views.service, name="service"),
     path("services/<int:service_id>/check/", actions.check_now, name="check"),

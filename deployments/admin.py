@@ -1,8 +1,11 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 
 from deployments.forms import ServicePolicyForm
 from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
+from registries.tags.windows import WindowError, parse_schedule
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -15,10 +18,38 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ComposeProjectForm(forms.ModelForm):
+    class Meta:
+        model = ComposeProject
+        fields = ["maintenance_window"]
+
+    def clean_maintenance_window(self) -> str:
+        value = self.cleaned_data["maintenance_window"].strip()
+        try:
+            parse_schedule(value, default_zone=settings.WINDOW_TIME_ZONE)
+        except WindowError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return value
+
+
 @admin.register(ComposeProject)
-class ComposeProjectAdmin(ReadOnlyAdmin):
-    list_display = ["name", "working_dir", "last_seen_at"]
+class ComposeProjectAdmin(admin.ModelAdmin):
+    """Discovered from the engine: only the maintenance window is set here."""
+
+    list_display = ["name", "working_dir", "maintenance_window", "last_seen_at"]
     search_fields = ["name", "working_dir"]
+    form = ComposeProjectForm
+    readonly_fields = ["name", "working_dir", "config_files", "last_seen_at"]
+    fields = ["name", "working_dir", "config_files", "maintenance_window", "last_seen_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: ComposeProject, form, change: bool) -> None:
+        obj.save(update_fields=["maintenance_window"])  # discovery owns the rest
 
 
 SERVICE_FACTS = [
@@ -42,6 +73,8 @@ SERVICE_POLICY = [
     "exclude",
     "allow_prerelease",
     "max_bump",
+    "min_age",
+    "window",
     "pinned_tag",
     "ignored_tags",
     "ignored_digests",

@@ -28,8 +28,12 @@ from deployments.engine.backoff import deploy_backoff
 from deployments.engine.request import DeployConflict, DeployRequestError, StaleDecision, deployment_request
 from deployments.events import EventKind, emit
 from deployments.models import CheckCycle, DeploymentRun, Service, UpdateMode
+from deployments.policy import safe_schedule, service_policy
 from deployments.registry_checks import RegistryCheck, ServiceOutcome, check_services
-from registries.health import registry_health_record, registry_hosts_down
+from registries.health import HostStats, registry_counters_add, registry_health_record, registry_hosts_down
+from registries.seen import seen_tags_load, seen_tags_record
+from registries.tags import PolicyError
+from registries.tags.windows import describe_opening
 
 __all__ = ["ServiceOutcome", "check_services", "prune_cycles", "run_cycle"]
 
@@ -104,14 +108,17 @@ def _run(cycle: CheckCycle, scope: _Scope, dry_run: bool, heartbeat: _Heartbeat)
     discovery = discover_services()
     heartbeat.beat()
     services = _services_to_check(discovery.services, discovery.stale, scope)
+    now = timezone.now()
     decisions = _Decisions(cycle, services)
-    check = RegistryCheck(services, hosts_down=registry_hosts_down())
+    first_seen = seen_tags_load(_min_age_repositories(services))
+    check = RegistryCheck(services, hosts_down=registry_hosts_down(), first_seen=first_seen, now=now)
     outcomes: list[ServiceOutcome] = []
     for batch in check.run(on_tick=heartbeat.beat):  # deploys are claimed as each repository answers
         for outcome in batch:
             decisions.act(outcome, dry_run=dry_run)
         outcomes.extend(batch)
-    down = _report_host_health(check.host_results())
+    down = _report_host_health(check.host_results(), check.host_stats())
+    seen_tags_record(check.unseen_tags(), now=now)
     _save_outcomes(outcomes)
     outcomes.sort(key=lambda o: (o.service.project.name, o.service.name))
     _finish(
@@ -179,11 +186,25 @@ def _finish(cycle: CheckCycle, state: str, **fields: object) -> None:
     emit(EventKind.CHECK_FINISHED, cycle_id=cycle.pk, updates_found=cycle.updates_found, errors=len(cycle.errors))
 
 
-def _report_host_health(results: dict[str, str | None]) -> dict[str, str]:
-    """Store which registry hosts answered; an outage is reported when it starts and when it ends, once."""
+def _min_age_repositories(services: list[Service]) -> set[str]:
+    """Repositories of services with a minimum image age: their tags' first-seen times are kept."""
+    repositories = set()
+    for service in services:
+        try:
+            if service_policy(service).min_age is not None:
+                repositories.add(service.repository)
+        except PolicyError:
+            continue  # the check reports it on the service
+    return repositories
+
+
+def _report_host_health(results: dict[str, str | None], stats: dict[str, HostStats]) -> dict[str, str]:
+    """Store which registry hosts answered and what they cost; an outage is reported when it starts and
+    when it ends, once."""
     for change in registry_health_record(results):
         kind = EventKind.REGISTRY_RECOVERED if change.reachable else EventKind.REGISTRY_UNREACHABLE
         emit(kind, host=change.host, error=change.error)
+    registry_counters_add(stats)
     return {host: error for host, error in results.items() if error is not None}
 
 
@@ -269,7 +290,17 @@ class _Decisions:
         for digest in self.failed.get((service.pk, outcome.available_tag), ()):
             if not digest or not outcome.available_digest or digest == outcome.available_digest:
                 return f"{outcome.available_tag} failed before; deploy it manually to retry"
-        return None
+        return self._window_closed(service)
+
+    def _window_closed(self, service: Service) -> str | None:
+        """Outside its maintenance window an update waits: no run; `window_checks` checks again at the opening."""
+        schedule = safe_schedule(service, service_policy(service))  # the policy was valid: the check ranked it
+        if schedule is None:
+            return "the project's or the global maintenance window cannot be read"
+        now = timezone.now()  # when the deploy would be claimed, not when the cycle started
+        if schedule.is_open(now):
+            return None
+        return f"waiting for the maintenance window (opens {describe_opening(schedule.next_open(now), now)})"
 
     def _deploy(self, outcome: ServiceOutcome) -> None:
         service = outcome.service

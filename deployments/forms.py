@@ -8,7 +8,7 @@ from deployments.models import Service
 from registries.tags import BUMP_LEVELS, STRATEGIES, PolicyError, policy_from_labels
 
 FROM_LABELS = ("", "— as the labels say —")
-OVERRIDE_FIELDS = ("strategy", "include", "exclude", "allow_prerelease", "max_bump")
+OVERRIDE_FIELDS = ("strategy", "include", "exclude", "allow_prerelease", "max_bump", "min_age", "window")
 
 
 class ServicePolicyForm(forms.ModelForm):
@@ -21,6 +21,15 @@ class ServicePolicyForm(forms.ModelForm):
         choices=[FROM_LABELS, ("true", "allow prereleases"), ("false", "skip prereleases")], required=False
     )
     max_bump = forms.ChoiceField(choices=[FROM_LABELS, *((b, b) for b in sorted(BUMP_LEVELS))], required=False)
+    min_age = forms.CharField(
+        required=False, help_text="A candidate tag must be this old: 90m, 24h, 7d ('none' to switch a label off)."
+    )
+    window = forms.CharField(
+        required=False,
+        label="Maintenance window",
+        help_text="When automatic deploys may run: 'CRON DURATION [TIME_ZONE]', e.g. '0 2 * * * 2h Europe/Paris'; "
+        "several separated by ';'; 'always' for no window.",
+    )
 
     class Meta:
         model = Service

@@ -13,6 +13,13 @@ class ComposeProject(models.Model):
     name = models.CharField(max_length=255, unique=True)
     working_dir = models.CharField(max_length=4096)
     config_files = models.JSONField(default=list, help_text="Compose files in `-f` order, absolute paths.")
+    maintenance_window = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="When automatic deploys of its services may run: 'CRON DURATION [TIME_ZONE]', e.g. "
+        "'0 2 * * * 2h Europe/Paris', several separated by ';', or 'always'. Blank: UPDATER_WINDOW. "
+        "A service's updater.window label wins.",
+    )
     last_seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The project's deploy claim: its services share the Compose file and `.env`, so one deploy at a

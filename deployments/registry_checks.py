@@ -24,13 +24,14 @@ import random
 import threading
 import time
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
+from django.utils import timezone
 
 from deployments.models import Service, UpdateMode
 from deployments.policy import service_policy
@@ -43,6 +44,7 @@ from registries.client import (
     RegistryTokenExpired,
     RegistryUnavailable,
 )
+from registries.health import HostStats
 from registries.reference import InvalidReference, parse_reference
 from registries.secrets import CredentialError
 from registries.services import RegistryAccess
@@ -100,6 +102,7 @@ class HostGate:
         self._clients: list[RegistryClient] = []
         self._budget = RETRY_BUDGET_PER_HOST
         self.provider_requests = 0  # to a provider's own API (tag lists with push times), not the registry's
+        self.errors = 0  # questions that failed in the end (after their retries): for /metrics
         self.down: HostUnreachable | None = None
         self.answered = False
         self.succeeded = False  # at least one question got an answer (not an error)
@@ -122,6 +125,15 @@ class HostGate:
     def contacted(self) -> bool:
         return bool(self._clients)
 
+    @property
+    def quota(self) -> tuple[int, int | None] | None:
+        """(remaining, limit) of a pull quota the registry announced (Docker Hub), the lowest seen this cycle."""
+        seen = [client.rate_limit for client in self._clients if client.rate_limit is not None]
+        if not seen:
+            return None
+        remaining, limit, _ = min(seen, key=lambda quota: quota[0])
+        return remaining, limit
+
     def call(self, ask: Callable[[RegistryClient], T]) -> T:
         """`ask(client)`, retrying 429/5xx within the budget; fails at once while the host is down."""
         for attempt in itertools.count():
@@ -131,10 +143,12 @@ class HostGate:
                 result = ask(self._client())
             except (RegistryRateLimited, RegistryUnavailable) as exc:
                 if exc.status is None:  # no HTTP answer at all: nobody to ask for the rest of this cycle
+                    self._count_error()
                     raise self._mark_down(exc) from None
                 self.answered = True
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
+                    self._count_error()
                     raise
                 time.sleep(delay)
             except (RegistryBadCredentials, RegistryTokenExpired) as exc:
@@ -143,6 +157,7 @@ class HostGate:
                 raise
             except RegistryError:
                 self.answered = True
+                self._count_error()
                 raise
             else:
                 self.answered = self.succeeded = True
@@ -152,6 +167,10 @@ class HostGate:
     def close(self) -> None:
         for client in self._clients:
             client.close()
+
+    def _count_error(self) -> None:
+        with self._lock:
+            self.errors += 1
 
     def _client(self) -> RegistryClient:
         client = getattr(self._local, "client", None)
@@ -194,16 +213,42 @@ class RepositoryCheck:
     HEAD and a tag list go out together): the first thread to ask a question asks it, the others wait.
     """
 
-    def __init__(self, gate: HostGate, repository: str, access: RegistryAccess | None = None) -> None:
+    def __init__(
+        self,
+        gate: HostGate,
+        repository: str,
+        access: RegistryAccess | None = None,
+        first_seen: dict[str, datetime] | None = None,
+        now: datetime | None = None,
+        key: str = "",
+    ) -> None:
         self.gate = gate
         self.repository = repository
+        self.key = key or repository  # the normalised registry/repository services name
         self.access = access
         self._lock = threading.Lock()
         self._answers: dict[tuple[str, str], Future] = {}
         self._listed_times: dict[str, datetime | None] = {}
+        # Minimum image age: when each tag was first listed (None: no service of this repository has one).
+        self.first_seen = first_seen
+        self.now = now or timezone.now()
+        self.unseen: list[str] = []  # listed this cycle for the first time; the cycle records them
 
     def tags(self) -> list[str]:
-        return self._once(("tags", ""), self._list_tags)
+        return self._once(("tags", ""), self._list_and_note_tags)
+
+    def ages(self) -> dict[str, tuple[datetime, str]]:
+        """Since when each listed tag exists: the registry's push time, else when the updater first saw it."""
+        seen = self.first_seen or {}
+        ages: dict[str, tuple[datetime, str]] = {tag: (seen.get(tag, self.now), "first seen") for tag in self.tags()}
+        ages.update((tag, (pushed, "pushed")) for tag, pushed in self._listed_times.items() if pushed is not None)
+        return ages
+
+    def _list_and_note_tags(self, client: RegistryClient) -> list[str]:
+        tags = self._list_tags(client)
+        if self.first_seen is not None:
+            self.unseen = [tag for tag in tags if tag not in self.first_seen]
+        return tags
 
     def _list_tags(self, client: RegistryClient) -> list[str]:
         """The provider's tag list (with push times and digests where its API has them), else the registry's."""
@@ -279,9 +324,18 @@ class RegistryCheck:
     Credentials are read here, in the caller's thread; the worker threads never touch the database.
     """
 
-    def __init__(self, services: list[Service], *, hosts_down: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        services: list[Service],
+        *,
+        hosts_down: Collection[str] = (),
+        first_seen: Mapping[str, dict[str, datetime]] | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self._hosts: dict[str, _HostWork] = {}
         self._answered_without_asking: list[list[ServiceOutcome]] = []
+        self._checks: list[RepositoryCheck] = []
+        now = now or timezone.now()
         for repository, group in _by_repository(services).items():
             try:
                 reference = parse_reference(repository)
@@ -289,7 +343,11 @@ class RegistryCheck:
             except (InvalidReference, CredentialError) as exc:
                 self._answered_without_asking.append([ServiceOutcome(service, error=str(exc)) for service in group])
                 continue
-            check = RepositoryCheck(work.gate, reference.repository, work.access)
+            seen = (first_seen or {}).get(repository)
+            check = RepositoryCheck(
+                work.gate, reference.repository, work.access, first_seen=seen, now=now, key=repository
+            )
+            self._checks.append(check)
             for same_tag in _by_current_tag(group):
                 work.queue.append((check, same_tag))
         for host, work in self._hosts.items():
@@ -298,6 +356,18 @@ class RegistryCheck:
     @property
     def request_count(self) -> int:
         return sum(work.gate.request_count for work in self._hosts.values())
+
+    def unseen_tags(self) -> dict[str, list[str]]:
+        """Normalised repository -> tags listed for the first time this cycle (repositories with a minimum age)."""
+        return {check.key: check.unseen for check in self._checks if check.unseen}
+
+    def host_stats(self) -> dict[str, HostStats]:
+        """What each contacted host cost and answered this cycle, for /metrics."""
+        return {
+            host: HostStats(work.gate.request_count, work.gate.errors, work.gate.quota)
+            for host, work in self._hosts.items()
+            if work.gate.contacted
+        }
 
     def host_results(self) -> dict[str, str | None]:
         """Each host this cycle contacted: None if it answered, else why it could not be reached or used
@@ -428,12 +498,14 @@ def _check_digest(outcome: ServiceOutcome, check: RepositoryCheck) -> None:
 def _check_tags(outcome: ServiceOutcome, check: RepositoryCheck, policy: TagPolicy) -> None:
     service = outcome.service
     tags = check.tags()
-    decision: Decision = rank(service.current_tag, tags, policy)
+    ages = check.ages() if policy.min_age is not None else None
+    decision: Decision = rank(service.current_tag, tags, policy, ages=ages, now=check.now)
     if decision.needs_push_time:
         times = check.push_times(decision.needs_push_time)
         # The current tag's own time orders it against shas; it may be missing from the listing.
         names = tags if service.current_tag in tags else [*tags, service.current_tag]
-        decision = rank(service.current_tag, [Candidate(tag, times.get(tag)) for tag in names], policy)
+        candidates = [Candidate(tag, times.get(tag)) for tag in names]
+        decision = rank(service.current_tag, candidates, policy, ages=ages, now=check.now)
     outcome.explanation = decision.to_dict(max_rejected=EXPLANATION_REJECTED_MAX)
     outcome.available_tag = decision.chosen or service.current_tag
     if not decision.chosen:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from deployments.models import CheckCycle, DeploymentRun, Revision, Service, UpdateMode
-from deployments.policy import service_policy
+from deployments.policy import safe_schedule, service_policy
 from registries.tags import PolicyError
+from registries.tags.windows import describe_opening
 
 REVISIONS_SHOWN = 5
 
@@ -20,7 +22,7 @@ class ServiceNotFound(LookupError):
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
-    label: str  # Synced · Update available · Deploying… · Blocked · Failed · Gone · Unknown
+    label: str  # Synced · Update available · Waiting for window · Deploying… · Blocked · Failed · Gone · Unknown
     detail: str
     last_run: DeploymentRun | None
 
@@ -33,6 +35,7 @@ class ServiceStatus:
 BADGES = {
     "Synced": "synced",
     "Update available": "update",
+    "Waiting for window": "window",
     "Deploying…": "deploying",
     "Blocked": "blocked",
     "Failed": "failed",
@@ -79,8 +82,22 @@ def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceS
             return ServiceStatus(
                 service, "Update available", f"{target} (update mode {mode}: deploy it manually)", last_run
             )
+        if opens := _window_opens(service):
+            return ServiceStatus(service, "Waiting for window", f"{target} (opens {opens})", last_run)
         return ServiceStatus(service, "Update available", target, last_run)
     return ServiceStatus(service, "Synced", "", last_run)
+
+
+def _window_opens(service: Service) -> str:
+    """'02:00' when the service's maintenance window is closed now (when it opens), else ''."""
+    try:
+        schedule = safe_schedule(service, service_policy(service))
+    except PolicyError:
+        return ""
+    now = timezone.now()
+    if schedule is None or schedule.is_open(now):
+        return ""
+    return describe_opening(schedule.next_open(now), now)
 
 
 def _update_mode(service: Service) -> str:
@@ -129,6 +146,7 @@ STATE_STYLES: dict[str, StateStyle] = {
     "Synced": StateStyle("synced", "check", False),
     "Update available": StateStyle("update", "arrow-up", True),
     "Awaiting approval": StateStyle("approval", "hand", True),
+    "Waiting for window": StateStyle("window", "clock", False),
     "Deploying…": StateStyle("deploying", "spinner", False),
     "Failed": StateStyle("failed", "cross", True),
     "Blocked": StateStyle("blocked", "shield", True),
@@ -137,7 +155,17 @@ STATE_STYLES: dict[str, StateStyle] = {
     "Unknown": StateStyle("unknown", "question", False),
 }
 UNKNOWN_STYLE = STATE_STYLES["Unknown"]
-STATE_ORDER = ["Failed", "Blocked", "Awaiting approval", "Update available", "Deploying…", "Gone", "Unknown", "Synced"]
+STATE_ORDER = [
+    "Failed",
+    "Blocked",
+    "Awaiting approval",
+    "Update available",
+    "Waiting for window",
+    "Deploying…",
+    "Gone",
+    "Unknown",
+    "Synced",
+]
 
 
 @dataclass(frozen=True)
@@ -195,7 +223,7 @@ def board_status(service: Service, last_run: DeploymentRun | None) -> BoardRow:
     update the user dismissed, pinned away or ignored since the last check is no longer offered."""
     status = service_status(service, last_run)
     label, detail = status.label, status.detail
-    if label == "Update available":
+    if label in ("Update available", "Waiting for window"):
         if _offer_withdrawn(service):
             label, detail = "Synced", "update declined; re-checking"
         else:

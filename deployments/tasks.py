@@ -6,12 +6,21 @@ import logging
 
 from celery import shared_task
 
-from deployments import checks, engine
+from deployments import checks, engine, window_checks
 from deployments.dispatch import enqueue_deploy
 from deployments.locks import lease
 
 logger = logging.getLogger(__name__)
 CHECK_LEASE_SECONDS = 60  # renewed every checks.HEARTBEAT_SECONDS while a cycle runs
+
+
+@shared_task(name="deployments.tasks.open_windows", ignore_result=True)
+def open_windows() -> None:
+    """Every minute: when a maintenance window opened for a service that waited for it, check (and deploy) now."""
+    due = window_checks.services_due_at_window_opening()
+    if due:
+        logger.info("maintenance window open for %s: checking now", ", ".join(str(service) for service in due))
+        check_all()
 
 
 @shared_task(name="deployments.tasks.check_all", ignore_result=True)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Case, DateTimeField, F, IntegerField, Value, When
 from django.utils import timezone
 
 from registries.models import RegistryHealth
@@ -18,6 +19,15 @@ class HealthChange:
     host: str
     reachable: bool
     error: str
+
+
+@dataclass(frozen=True)
+class HostStats:
+    """What one check cycle cost and saw on one registry host (for /metrics)."""
+
+    requests: int
+    errors: int  # questions that failed after their retries
+    quota: tuple[int, int | None] | None = None  # (remaining, limit) of a pull quota (Docker Hub), if announced
 
 
 def registry_hosts_down() -> set[str]:
@@ -52,3 +62,41 @@ def registry_health_record(results: Mapping[str, str | None], *, now: datetime |
     if unchanged:
         RegistryHealth.objects.filter(host__in=unchanged).update(checked_at=now)
     return changes
+
+
+def registry_counters_add(stats: Mapping[str, HostStats], *, now: datetime | None = None) -> None:
+    """Add one cycle's requests and errors to each host's counters, and store its quota: one query.
+
+    The hosts' rows exist (`registry_health_record` creates them for every contacted host). Counters are
+    added to in the database, so every worker's cycles count towards the same totals.
+    """
+    if not stats:
+        return
+    now = now or timezone.now()
+
+    def per_host(values: Mapping[str, int]) -> Case:
+        whens = [When(host=host, then=Value(value)) for host, value in values.items()]
+        return Case(*whens, default=Value(0), output_field=IntegerField())
+
+    fields: dict[str, object] = {
+        "request_count": F("request_count") + per_host({host: s.requests for host, s in stats.items()}),
+        "error_count": F("error_count") + per_host({host: s.errors for host, s in stats.items()}),
+    }
+    quotas = {host: s.quota for host, s in stats.items() if s.quota is not None}
+    if quotas:
+        fields["quota_remaining"] = _new_or_stored({host: q[0] for host, q in quotas.items()}, "quota_remaining")
+        limits = {host: q[1] for host, q in quotas.items() if q[1] is not None}
+        if limits:
+            fields["quota_limit"] = _new_or_stored(limits, "quota_limit")
+        fields["quota_checked_at"] = Case(
+            *(When(host=host, then=Value(now)) for host in quotas),
+            default=F("quota_checked_at"),
+            output_field=DateTimeField(),
+        )
+    RegistryHealth.objects.filter(host__in=list(stats)).update(**fields)
+
+
+def _new_or_stored(values: Mapping[str, int], field: str) -> Case:
+    """The new value for the hosts in `values`, the stored one for the others."""
+    whens = [When(host=host, then=Value(value)) for host, value in values.items()]
+    return Case(*whens, default=F(field), output_field=IntegerField())

@@ -106,6 +106,13 @@ class RegistryHealth(models.Model):
     error = models.TextField(blank=True, help_text="Why the last check could not reach it.")
     changed_at = models.DateTimeField(help_text="Since when it is (un)reachable.")
     checked_at = models.DateTimeField()
+    # Counters for /metrics, added to by every check cycle: shared by all processes, never reset.
+    request_count = models.PositiveBigIntegerField(default=0, help_text="HTTP requests the checks sent to it.")
+    error_count = models.PositiveBigIntegerField(default=0, help_text="Repository checks that failed on it.")
+    # Docker Hub's pull quota (RateLimit-* headers) as the last answer that carried it said.
+    quota_remaining = models.IntegerField(null=True, blank=True)
+    quota_limit = models.IntegerField(null=True, blank=True)
+    quota_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["host"]
@@ -115,6 +122,23 @@ class RegistryHealth(models.Model):
         return f"{self.host} ({'reachable' if self.reachable else 'unreachable'})"
 
 
+class SeenTag(models.Model):
+    """When the updater first listed a tag: the age of a tag whose registry gives no push time.
+
+    Written in bulk by the check cycle for the repositories of services with a minimum image age.
+    """
+
+    repository = models.CharField(max_length=512, help_text="Normalised registry/repository.")
+    tag = models.CharField(max_length=128)
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "tag"], name="one_seen_tag_per_repository")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} (first seen {self.first_seen_at:%Y-%m-%d %H:%M})"
+
+
 from registries.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookFamily  # noqa: E402
 
-__all__ = ["Registry", "RegistryHealth", "WebhookDelivery", "WebhookEndpoint", "WebhookFamily"]
+__all__ = ["Registry", "RegistryHealth", "SeenTag", "WebhookDelivery", "WebhookEndpoint", "WebhookFamily"]

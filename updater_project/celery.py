@@ -27,6 +27,11 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "schedule": float(settings.CHECK_INTERVAL),
             "options": {"expires": float(settings.CHECK_INTERVAL)},
         },
+        "open-maintenance-windows": {  # deploy updates that waited for their window as soon as it opens
+            "task": "deployments.tasks.open_windows",
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
         "reconcile-deployments": {
             "task": "deployments.tasks.reconcile",
             "schedule": float(settings.RECONCILE_INTERVAL),

@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "template_partials",
     "channels",
     "axes",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "registries",
     "deployments",
     "scanning",
@@ -127,6 +130,16 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The shared cache: API rate limits count across every web process.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "updater",
+        "TIMEOUT": 300,
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -170,6 +183,77 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# --- REST API and metrics (see README, REST API and Metrics) ----------------------------------------
+API_RATE = env.str("UPDATER_API_RATE", "600/minute")  # per user or token owner
+API_ANON_RATE = env.str("UPDATER_API_ANON_RATE", "60/minute")  # per address, before authentication succeeds
+for _name, _rate in (("UPDATER_API_RATE", API_RATE), ("UPDATER_API_ANON_RATE", API_ANON_RATE)):
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period not in {"second", "minute", "hour", "day"}:
+        raise ConfigError(f"{_name} must look like 600/minute (per second, minute, hour or day), got {_rate!r}")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "dashboard.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser; enforces CSRF on writes
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["dashboard.api.permissions.CanView"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "dashboard.api.throttling.ApiUserThrottle",
+        "dashboard.api.throttling.ApiAnonThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"user": API_RATE, "anon": API_ANON_RATE},
+    "DEFAULT_PAGINATION_CLASS": "dashboard.api.pagination.Pages",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dashboard.api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Docker Image Updater API",
+    "DESCRIPTION": "Read projects, services, runs, check cycles and scans; check, deploy, approve, roll back, pin "
+    "and ignore. Authenticate with a personal API token (`Authorization: Bearer diu_…`) or a browser session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["dashboard.api.permissions.CanView"],
+    "SERVE_AUTHENTICATION": [
+        "dashboard.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunStateEnum": "deployments.models.RunState",
+        "RunTriggerEnum": "deployments.models.DeploymentRun.Trigger",
+        "RevisionTriggerEnum": "deployments.models.Revision.Trigger",
+        "CycleStateEnum": "deployments.models.CheckCycle.State",
+        "ScanStatusEnum": "scanning.models.ScanReport.Status",
+        "ScanTriggerEnum": "scanning.models.ScanReport.Trigger",
+    },
+}
+# /metrics is off unless one of these is set: a bearer token, and/or addresses (IPs or CIDRs) that may scrape.
+METRICS_TOKEN = env.str("UPDATER_METRICS_TOKEN", "")
+METRICS_ALLOW = env.list("UPDATER_METRICS_ALLOW", [])
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ConfigError("UPDATER_METRICS_TOKEN must be at least 16 characters long")
+
+
+def _check_networks(name: str, values: list[str]) -> None:
+    import ipaddress
+
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or networks (CIDR), got {value!r}") from None
+
+
+_check_networks("UPDATER_METRICS_ALLOW", METRICS_ALLOW)
+
 # --- The updater itself -------------------------------------------------------------------
 CHECK_INTERVAL = env.int("CHECK_INTERVAL", 300, minimum=5)
 RECONCILE_INTERVAL = env.int("UPDATER_RECONCILE_INTERVAL", 30, minimum=5)
@@ -210,6 +294,29 @@ if not ENCRYPTION_KEYS:
 HEALTH_CHECK_INTERVAL = env.int("UPDATER_HEALTH_INTERVAL", 300, minimum=30)
 HEALTH_MIN_FREE_DISK_MB = env.int("UPDATER_MIN_FREE_DISK_MB", 1024, minimum=0)
 HEALTH_MAX_CLOCK_SKEW = env.int("UPDATER_MAX_CLOCK_SKEW", 60, minimum=1)
+# Maintenance windows (see README, Maintenance windows): 'CRON DURATION [TZ]', `;`-separated; empty = always.
+WINDOW_TIME_ZONE = env.str("UPDATER_WINDOW_TIME_ZONE", "UTC")
+MAINTENANCE_WINDOW = env.str("UPDATER_WINDOW", "")
+
+
+def _check_window() -> None:
+    from zoneinfo import ZoneInfo
+
+    from registries.tags.windows import WindowError, parse_schedule
+
+    try:
+        ZoneInfo(WINDOW_TIME_ZONE)
+    except (ValueError, LookupError):
+        raise ConfigError(
+            f"UPDATER_WINDOW_TIME_ZONE must be a time zone like UTC or Europe/Paris, got {WINDOW_TIME_ZONE!r}"
+        ) from None
+    try:
+        parse_schedule(MAINTENANCE_WINDOW, default_zone=WINDOW_TIME_ZONE)
+    except WindowError as exc:
+        raise ConfigError(f"UPDATER_WINDOW: {exc}") from None
+
+
+_check_window()
 # Which Compose projects this updater manages: comma-separated names or shell-style patterns (`shop`, `web-*`).
 # PROJECTS empty = every project; IGNORED_PROJECTS are never touched (e.g. the updater's own stack).
 PROJECTS = env.list("UPDATER_PROJECTS", [])

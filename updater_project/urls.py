@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dashboard.metrics.views import metrics_view
+
 urlpatterns = [
     path(
         "login/",
@@ -16,5 +18,18 @@ urlpatterns = [
     path("scans/", include("scanning.urls")),
     path("health/", include("dashboard.health.urls")),
     path("hooks/", include("registries.urls")),  # registry push webhooks: token-verified, no login
+    path("api/", include("dashboard.api.urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("", include("dashboard.urls")),
 ]
+
+
+def handler404(request, exception=None):
+    """JSON for the API's paths, the site's page for the others."""
+    from django.views.defaults import page_not_found
+
+    from dashboard.api.errors import not_found
+
+    if request.path.startswith("/api/"):
+        return not_found(request, exception)
+    return page_not_found(request, exception)

@@ -10,6 +10,9 @@ Label vocabulary (set on the Compose service, e.g. `labels: {updater.strategy: s
     updater.allow-prerelease  true | false                                         (default false)
     updater.max-bump          major | minor | patch | none                         (default none)
     updater.mode              auto | notify | manual                               (default auto)
+    updater.min_age           a candidate must be this old: 90m, 24h, 7d          (default none)
+    updater.window            when automatic deploys may run: 'CRON DURATION [TZ]', `;`-separated, or
+                              always (default: the project's window, else UPDATER_WINDOW; windows.py)
 
 A bad value raises `PolicyError` naming the label and the value; the check shows it on that service.
 """
@@ -19,10 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from functools import lru_cache
 
 from registries.reference import TAG_RE
 from registries.tags.versions import BUMP_LEVELS
+from registries.tags.windows import WindowError, format_duration, parse_duration, parse_schedule
 
 STRATEGIES = ("auto", "semver", "newest", "alphabetical", "digest")
 UPDATE_MODES = ("auto", "notify", "manual")
@@ -36,6 +41,9 @@ LABELS = {
     "updater.allow-prerelease": "allow_prerelease",
     "updater.max-bump": "max_bump",
     "updater.mode": "update_mode",
+    "updater.min_age": "min_age",
+    "updater.min-age": "min_age",  # the spelling of the other multi-word labels
+    "updater.window": "window",
 }
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -74,6 +82,8 @@ class TagPolicy:
     allow_prerelease: bool = False
     max_bump: str | None = None
     update_mode: str = "auto"  # carried for the check; ranking does not use it
+    min_age: timedelta | None = None  # a candidate younger than this is not one yet
+    window: str | None = None  # maintenance window spec (windows.py); None: the project's or the global one
 
     def __post_init__(self) -> None:
         _check_choice("TagPolicy.strategy", self.strategy, STRATEGIES)
@@ -87,11 +97,16 @@ class TagPolicy:
             _check_tag("TagPolicy.pinned", self.pinned)
         if not isinstance(self.allow_prerelease, bool):
             raise PolicyError("TagPolicy.allow_prerelease", self.allow_prerelease, "is not a boolean")
+        if self.min_age is not None and (not isinstance(self.min_age, timedelta) or self.min_age <= timedelta(0)):
+            raise PolicyError("TagPolicy.min_age", self.min_age, "is not a positive duration")
+        if self.window is not None:
+            _parse_window("TagPolicy.window", self.window)
         object.__setattr__(self, "ignored", frozenset(self.ignored))
 
     def to_dict(self) -> dict:
         data = {field.name: getattr(self, field.name) for field in fields(self)}
         data["ignored"] = sorted(self.ignored)
+        data["min_age"] = format_duration(self.min_age) if self.min_age else None
         return data
 
 
@@ -182,6 +197,23 @@ def _parse_tag_list(setting: str, value: str) -> set[str]:
     return {_check_tag(setting, tag) for tag in _LIST_SPLIT_RE.split(value) if tag}
 
 
+def _parse_min_age(setting: str, value: str) -> timedelta | None:
+    if value.lower() in ("none", "0"):
+        return None
+    try:
+        return parse_duration(value)
+    except WindowError:
+        raise PolicyError(setting, value, "is not a duration (a number and a unit: 90m, 24h, 7d, 1h30m)") from None
+
+
+def _parse_window(setting: str, value: str) -> str:
+    try:
+        parse_schedule(value)
+    except WindowError as exc:
+        raise PolicyError(setting, value, f"is not a maintenance window: {exc}") from None
+    return value
+
+
 _PARSERS: dict[str, Callable[[str, str], object]] = {
     "strategy": lambda setting, value: _check_choice(setting, value.lower(), STRATEGIES),
     "include": _check_pattern,
@@ -191,4 +223,6 @@ _PARSERS: dict[str, Callable[[str, str], object]] = {
     "allow_prerelease": _parse_bool,
     "max_bump": _parse_max_bump,
     "update_mode": lambda setting, value: _check_choice(setting, value.lower(), UPDATE_MODES),
+    "min_age": _parse_min_age,
+    "window": _parse_window,
 }

@@ -11,8 +11,8 @@ from the candidate with the same tag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from registries.tags.decision import Candidate, Decision
 from registries.tags.policy import TagPolicy
@@ -42,15 +42,29 @@ def rank(
     policy: TagPolicy = _DEFAULT_POLICY,
     *,
     push_time_limit: int = PUSH_TIME_FETCH_LIMIT,
+    ages: Mapping[str, tuple[datetime, str]] | None = None,
+    now: datetime | None = None,
 ) -> Decision:
-    """Decide which of `candidates` the service on `current` should move to under `policy`."""
+    """Decide which of `candidates` the service on `current` should move to under `policy`.
+
+    With a minimum age, `ages` says since when each tag exists (tag -> (time, "pushed" or "first seen"));
+    without it a candidate's push time counts, and a tag of unknown age is not a candidate. `now` is the
+    clock the ages are judged by (default: the current time).
+    """
     times = merge_candidates(candidates)
     info = classify(current)
     if policy.pinned is not None:
         return _follow_pin(info, times, policy)
     if info.scheme in (INVALID, ARTIFACT) or policy.strategy == "digest" or info.scheme == FLOATING:
         return _no_ranking(info, policy)
-    ctx = Context(current=info, policy=policy, times=times, push_time_limit=push_time_limit)
+    ctx = Context(
+        current=info,
+        policy=policy,
+        times=times,
+        push_time_limit=push_time_limit,
+        ages=ages,
+        now=now or datetime.now(UTC),
+    )
     entries, sha_shapes = _screen(ctx)
     ctx.current = _read_current(info, sha_shapes)
     outcome = _run_strategy(ctx, entries)

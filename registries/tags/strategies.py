@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from registries.tags.policy import TagPolicy, compile_pattern
 from registries.tags.schemes import (
@@ -26,6 +27,7 @@ from registries.tags.schemes import (
     TagInfo,
 )
 from registries.tags.versions import bump_exceeds, bump_level, semver_is_prerelease, semver_key
+from registries.tags.windows import format_duration
 
 Entry = tuple[str, TagInfo, datetime | None]
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -43,9 +45,18 @@ class Context:
     push_time_limit: int
     rejected: dict[str, str] = field(default_factory=dict)
     held_back: Counter[str] = field(default_factory=Counter)
+    # For a minimum age: tag -> (since when it exists, "pushed" or "first seen"); else the push times count.
+    ages: Mapping[str, tuple[datetime, str]] | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def reject(self, tag: str, reason: str) -> None:
         self.rejected[tag] = reason
+
+    def age_of(self, tag: str) -> tuple[datetime, str] | None:
+        if self.ages is not None and tag in self.ages:
+            return self.ages[tag]
+        pushed = self.times.get(tag)
+        return (pushed, "pushed") if pushed is not None else None
 
 
 @dataclass
@@ -109,6 +120,21 @@ def _first_failed_rule(
         if bump_exceeds(level, policy.max_bump):
             change = f"{_dotted(current.release)} → {_dotted(info.release)}"
             return "max-bump", f"{level} bump {change} exceeds max-bump {policy.max_bump}"
+    if policy.min_age is not None:
+        return _min_age_rule(ctx, tag, policy.min_age)
+    return None, ""
+
+
+def _min_age_rule(ctx: Context, tag: str, min_age: timedelta) -> tuple[str | None, str]:
+    """Renovate's minimum release age: a tag pushed within the last `min_age` is not a candidate yet."""
+    age = ctx.age_of(tag)
+    if age is None:
+        return "min-age", f"age unknown, minimum age {format_duration(min_age)}"
+    since, how = age
+    if ctx.now - since < min_age:
+        return "min-age", f"{how} {format_duration(max(ctx.now - since, timedelta(0)))} ago, minimum age " + (
+            format_duration(min_age)
+        )
     return None, ""
 
 

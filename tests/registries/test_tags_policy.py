@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -23,6 +24,9 @@ def test_every_label_sets_its_setting() -> None:
         "updater.allow-prerelease": "true",
         "updater.max-bump": "minor",
         "updater.mode": "notify",
+        "updater.min_age": "24h",
+        "updater.min-age": "24h",  # the same setting, spelled like the other multi-word labels
+        "updater.window": "0 2 * * * 2h",
     }
     assert policy_from_labels(labels) == TagPolicy(
         strategy="semver",
@@ -33,6 +37,8 @@ def test_every_label_sets_its_setting() -> None:
         allow_prerelease=True,
         max_bump="minor",
         update_mode="notify",
+        min_age=timedelta(hours=24),
+        window="0 2 * * * 2h",
     )
     assert set(labels) == set(LABELS)
 
