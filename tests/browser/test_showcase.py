@@ -12,7 +12,9 @@ import pytest
 from django.utils import timezone
 
 from dashboard.roles import OPERATOR, assign_role
-from deployments.models import Activity, CheckCycle, DeploymentRun, Revision, RunStep
+from deployments.models import Activity, CheckCycle, DeploymentRun, Revision, RunStep, Service
+from scanning.models import GateDecision, ScanReport
+from scanning.report import empty_counts
 from tests.browser.conftest import log_in
 from tests.factories import ComposeProjectFactory, DeploymentRunFactory, ServiceFactory, UserFactory
 from tests.support.product import web_process
@@ -84,7 +86,11 @@ def seed() -> dict:
     loki = service(monitoring, "loki", "docker.io/grafana/loki", "3.1.0", "3.1.0")
     loki.last_check_error = "docker.io: 429 Too Many Requests (retry after 60 s)"
     loki.save()
-    service(edge, "traefik", "docker.io/library/traefik", "v3.1.2", "v3.1.2")
+    traefik = service(edge, "traefik", "docker.io/library/traefik", "v3.1.2", "v3.2.0")
+    blocked_by_scan(traefik)
+    for scanned, critical, high, medium in ((web, 0, 0, 0), (db, 0, 2, 5), (worker, 1, 3, 0), (prometheus, 0, 0, 2)):
+        scan(scanned, critical=critical, high=high, medium=medium)
+    scan(Service.objects.get(name="grafana"), status="running")
 
     history = [("15.7", "discovered", None, 9), ("16.1", "auto", None, 6), ("16.2", "auto", None, 4)]
     history += [("16.3", "manual", user, 2), ("16.2", "rollback", user, 1), ("16.3", "auto", None, 0)]
@@ -112,18 +118,74 @@ def seed() -> dict:
     CheckCycle.objects.create(
         state="succeeded", services_checked=9, repositories_checked=9, registry_requests=11, finished_at=now
     )
-    return {"db": db}
+    return {"db": db, "traefik": traefik}
+
+
+def scan(service, *, status="succeeded", critical=0, high=0, medium=0, image_id="", **fields) -> ScanReport:
+    counts = empty_counts()
+    counts["vulnerabilities"].update(CRITICAL=critical, HIGH=high, MEDIUM=medium)
+    image_id = image_id or digest("9")
+    if not service.current_image_id:
+        service.current_image_id = image_id
+        service.save(update_fields=["current_image_id"])
+    return ScanReport.objects.create(
+        service=service,
+        trigger=fields.pop("trigger", "deploy"),
+        image_reference=f"{service.repository}:{service.current_tag}",
+        image_id=image_id,
+        status=status,
+        counts=counts,
+        trivy_version="0.59.1",
+        finished_at=timezone.now() - timedelta(minutes=12),
+        **fields,
+    )
+
+
+def blocked_by_scan(service) -> None:
+    """The differential gate refused v3.2.0: it brings a critical the running v3.1.2 does not have."""
+    run = DeploymentRunFactory(
+        service=service,
+        from_tag="v3.1.2",
+        to_tag="v3.2.0",
+        to_digest=digest("f"),
+        state="failed",
+        failed_state="scanning",
+        restored=True,
+        error="blocked by scan: 1 new findings at or above CRITICAL that the running image does not have",
+    )
+    candidate = scan(service, critical=1, high=4, image_id=digest("8"), trigger="gate", run=run)
+    GateDecision.objects.create(
+        run=run,
+        service=service,
+        policy="differential",
+        severity="CRITICAL",
+        allowed=False,
+        summary="1 new findings at or above CRITICAL that the running image does not have: "
+        "CVE-2024-45337 CRITICAL in golang.org/x/crypto v0.28.0, fixed in 0.31.0",
+        findings=[
+            {
+                "id": "CVE-2024-45337",
+                "severity": "CRITICAL",
+                "package": "golang.org/x/crypto",
+                "installed": "v0.28.0",
+                "fixed": "0.31.0",
+            }
+        ],
+        findings_total=1,
+        report=candidate,
+    )
 
 
 def test_busy_board_and_revision_page_at_desktop_and_phone_sizes(tmp_path, page_for, shots):
     seeded = seed()
-    with web_process(tmp_path / "web") as base_url:
+    with web_process(tmp_path / "web", UPDATER_SCAN_ENABLED="true") as base_url:
         page = page_for(width=1440, height=1000)
         log_in(page, base_url, "ops", PASSWORD)
         page.wait_for_selector('#live-status[data-state="live"]')
-        for state in ("synced", "update", "approval", "deploying", "failed", "unknown"):
+        for state in ("synced", "update", "approval", "deploying", "failed", "blocked", "unknown"):
             assert page.locator(f'tr.svc[data-state="{state}"]').count() >= 1, state
-        assert page.title().startswith("(3) ")  # update, approval, failed
+        assert page.title().startswith("(4) ")  # update, approval, failed, blocked
+        assert page.locator("tr.svc .c-vuln .sev-critical").count() == 1  # worker's; traefik's candidate never ran
         shots.take(page, "board")
 
         # Keyboard only: skip link, then the search field filters the board.
@@ -141,6 +203,11 @@ def test_busy_board_and_revision_page_at_desktop_and_phone_sizes(tmp_path, page_
         shots.take(page, "revision-page")
         page.click("#revisions >> text=Older")
         page.wait_for_selector("#revisions >> text=15.7")
+
+        page.goto(f"{base_url}/services/{seeded['traefik'].pk}/")
+        page.wait_for_selector("#blocked >> text=CVE-2024-45337")
+        assert page.locator("#blocked button", has_text="Allow v3.2.0 once and deploy").count() == 1
+        shots.take(page, "blocked-by-scan")
 
         phone = page_for(width=390, height=844)
         log_in(phone, base_url, "ops", PASSWORD)
