@@ -71,7 +71,8 @@ fi
 workers="${UPDATER_TEST_WORKERS:-3}"
 UPDATER_SCREENSHOT_DIR="${UPDATER_SCREENSHOT_DIR:-$(mktemp -d /tmp/updater-screenshots.XXXXXX)}"
 export UPDATER_SCREENSHOT_DIR
-.venv/bin/python -m pytest -n "$workers" --dist worksteal
+.venv/bin/python -m pytest -n "$workers" --dist worksteal -m "not serial"
+.venv/bin/python -m pytest -m serial --durations=3  # tests that stop a shared server run alone
 # SQLite is the default database: run the Celery e2e tests on it too (web, workers and beat share one file).
 DATABASE_URL="" UPDATER_TEST_SQLITE_PATH="$work/e2e.sqlite3" \
   .venv/bin/python -m pytest -n "$workers" tests/e2e/test_core_loop.py -k "not v2" --durations=5

@@ -249,6 +249,7 @@ def postgres_stopped() -> Iterator[None]:
         connection.close()
 
 
+@pytest.mark.serial  # every other test's database connections would die with the server
 def test_16_postgres_stopped_before_the_final_write(make_stack, pause_points, tmp_path):
     stack = make_stack(GOOD)
     points = pause_points("verified")
