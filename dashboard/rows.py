@@ -76,14 +76,13 @@ def _current(service: Service) -> str:
 
 
 def _available(service: Service) -> str:
+    digest = _e(service.available_digest)
+    digest_line = f'<small class="mono muted" title="{digest}">{_e(service.available_digest[:19])}</small>'
     if service.available_tag and service.available_tag != service.current_tag:
-        return f'<span class="tag tag-new">{_e(service.available_tag)}</span>'
+        # The digest is known when the update waits for an approval: the image that will be deployed.
+        return f'<span class="tag tag-new">{_e(service.available_tag)}</span>{digest_line if digest else ""}'
     if service.available_digest and service.available_digest != service.current_digest:
-        digest = _e(service.available_digest)
-        return (
-            '<span class="tag tag-new">new digest</span>'
-            f'<small class="mono muted" title="{digest}">{_e(service.available_digest[:19])}</small>'
-        )
+        return f'<span class="tag tag-new">new digest</span>{digest_line}'
     return NO_CHIP
 
 
