@@ -153,6 +153,7 @@ def blocked_by_scan(service) -> None:
         restored=True,
         error="blocked by scan: 1 new findings at or above CRITICAL that the running image does not have",
     )
+    scan(service, medium=1)  # what runs: v3.1.2
     candidate = scan(service, critical=1, high=4, image_id=digest("8"), trigger="gate", run=run)
     GateDecision.objects.create(
         run=run,
