@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deployments import docker
-from deployments.discovery import discover_services
+from deployments.discovery import discover_fleet
 from deployments.dispatch import enqueue_deploy
 from deployments.engine.backoff import deploy_backoff
 from deployments.engine.request import DeployConflict, DeployRequestError, StaleDecision, deployment_request
@@ -58,16 +58,21 @@ State = DeploymentRun.State
 
 
 def run_cycle(
-    *, service_key: str | None = None, dry_run: bool = False, on_tick: Callable[[], None] | None = None
+    *,
+    service_key: str | None = None,
+    dry_run: bool = False,
+    on_tick: Callable[[], None] | None = None,
+    service_id: int | None = None,
 ) -> tuple[CheckCycle, list[ServiceOutcome]]:
-    """Run one check over every running service (or one, by `PROJECT/SERVICE`); the cycle always ends.
+    """Run one check over every running service of every online host (or one, by `PROJECT/SERVICE` or
+    `service_id`); the cycle always ends. Registries are asked once per repository across all hosts.
 
     `on_tick` is called every few seconds while it runs (the periodic task renews its lease there).
     """
     cycle = CheckCycle.objects.create(heartbeat_at=timezone.now())
     _close_abandoned_cycles(cycle)
     try:
-        outcomes = _run(cycle, service_key, dry_run, _Heartbeat(cycle, on_tick))
+        outcomes = _run(cycle, (service_key, service_id), dry_run, _Heartbeat(cycle, on_tick))
     except docker.DockerError as exc:  # the engine is down or refused: a failed cycle, not a crash
         logger.warning("check cycle %s failed: %s", cycle.pk, exc)
         _finish(cycle, CheckCycle.State.FAILED, errors=[f"discovery failed: {exc}"])
@@ -84,10 +89,12 @@ def prune_cycles(keep_days: int = CYCLE_HISTORY_DAYS) -> int:
     return deleted
 
 
-def _run(cycle: CheckCycle, service_key: str | None, dry_run: bool, heartbeat: _Heartbeat) -> list[ServiceOutcome]:
-    discovery = discover_services()
+def _run(
+    cycle: CheckCycle, only: tuple[str | None, int | None], dry_run: bool, heartbeat: _Heartbeat
+) -> list[ServiceOutcome]:
+    discovery = discover_fleet()
     heartbeat.beat()
-    services = _services_to_check(discovery.services, discovery.stale, service_key)
+    services = _services_to_check(discovery.services, discovery.stale, *only)
     decisions = _Decisions(cycle, services)
     check = RegistryCheck(services, hosts_down=registry_hosts_down())
     outcomes: list[ServiceOutcome] = []
@@ -107,16 +114,22 @@ def _run(cycle: CheckCycle, service_key: str | None, dry_run: bool, heartbeat: _
         updates_found=sum(1 for o in outcomes if o.has_update),
         deploys_queued=cycle.deploys_queued,
         errors=discovery.errors + _cycle_errors(outcomes, down),
+        services_skipped=sum(discovery.hosts_offline.values()),
+        hosts_offline=sorted(discovery.hosts_offline),
     )
     return outcomes
 
 
-def _services_to_check(services: list[Service], stale: set[int], service_key: str | None) -> list[Service]:
+def _services_to_check(
+    services: list[Service], stale: set[int], service_key: str | None, service_id: int | None = None
+) -> list[Service]:
     """Running services with a repository; gone, stopped and just-claimed ones are not checked."""
     chosen = [s for s in services if s.is_running and s.repository and not s.is_gone and s.pk not in stale]
     if service_key:
         project, _, name = service_key.partition("/")
         chosen = [s for s in chosen if (s.project.name, s.name) == (project, name)]
+    if service_id is not None:
+        chosen = [s for s in chosen if s.pk == service_id]
     return chosen
 
 
@@ -268,7 +281,7 @@ class _Decisions:
                     digest=outcome.available_digest,
                     expected_generation=read["deploy_generation"],
                 )
-                enqueue_deploy(run.pk)
+                enqueue_deploy(run.pk, host=service.project.host.name)
         except DeployConflict as exc:
             outcome.action = str(exc)
             return

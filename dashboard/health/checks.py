@@ -81,7 +81,9 @@ def check_compose() -> CheckResult:
 def check_redis() -> CheckResult:
     shown = _without_password(settings.REDIS_URL)
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3, **settings.REDIS_CLIENT_OPTIONS
+        )
         with client:
             version = client.info("server").get("redis_version", "?")
     except redis.RedisError as exc:
