@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from deployments.forms import ServicePolicyForm
-from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
+from deployments.models import CheckCycle, ComposeProject, DeploymentRun, DockerHost, Revision, Service
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -15,9 +15,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(DockerHost)
+class DockerHostAdmin(ReadOnlyAdmin):
+    """Agents write these rows; an admin may delete a host that is gone for good (once it has no projects)."""
+
+    list_display = ["name", "liveness_label", "engine_version", "compose_version", "agent", "last_heartbeat_at"]
+    search_fields = ["name", "agent"]
+
+    @admin.display(description="State")
+    def liveness_label(self, host: DockerHost) -> str:
+        return DockerHost.Liveness(host.liveness()).label
+
+
 @admin.register(ComposeProject)
 class ComposeProjectAdmin(ReadOnlyAdmin):
-    list_display = ["name", "working_dir", "last_seen_at"]
+    list_display = ["name", "host", "working_dir", "last_seen_at"]
+    list_filter = ["host"]
     search_fields = ["name", "working_dir"]
 
 

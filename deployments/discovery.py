@@ -304,12 +304,11 @@ def discover_fleet(*, now: datetime | None = None) -> DiscoveryResult:
         result.services += list(Service.objects.select_related("project__host").filter(project__host__in=online))
     silent = [h for h in others if h not in online]
     if silent:
-        result.hosts_offline = {h.name: 0 for h in silent}
         running = (
             Service.objects.filter(project__host__in=silent, is_running=True)
             .exclude(container_state=Service.GONE)
             .values_list("project__host__name", flat=True)
         )
         for name in running:
-            result.hosts_offline[name] += 1
+            result.hosts_offline[name] = result.hosts_offline.get(name, 0) + 1
     return result

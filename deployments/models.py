@@ -23,9 +23,7 @@ class DockerHost(models.Model):
         OFFLINE = "offline", "Host offline"
         UNKNOWN = "unknown", "No agent has reported yet"
 
-    name = models.CharField(
-        max_length=63, unique=True, validators=[RegexValidator(rf"^{settings.HOST_NAME_PATTERN}$")]
-    )
+    name = models.CharField(max_length=63, unique=True, validators=[RegexValidator(rf"^{settings.HOST_NAME_PATTERN}$")])
     docker_host = models.CharField(max_length=512, blank=True, help_text="DOCKER_HOST as its agent sees it.")
     engine_version = models.CharField(max_length=64, blank=True)
     api_version = models.CharField(max_length=16, blank=True)
