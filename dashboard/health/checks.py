@@ -265,10 +265,18 @@ CHECKS: tuple[Callable[[], CheckResult], ...] = (
 )
 
 
+# A central server without an engine of its own (UPDATER_LOCAL_DOCKER=false) has nothing for these to check.
+ENGINE_CHECKS = (check_docker, check_compose, check_docker_disk)
+
+
 def run_all() -> list[CheckResult]:
     """Every check, in order; the database-backed ones are skipped when the database is not usable."""
     results = []
     for check in CHECKS:
+        if check in ENGINE_CHECKS and not settings.LOCAL_HOST:
+            name = check.__name__.removeprefix("check_")
+            results.append(CheckResult(name, name.title(), SKIPPED, "no engine here: the fleet's agents have them"))
+            continue
         if check in (check_secrets, check_clock) and any(r.name == "database" and r.failed for r in results):
             results.append(CheckResult(check.__name__[6:], check.__name__[6:].title(), SKIPPED, "needs the database"))
             continue

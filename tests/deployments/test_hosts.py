@@ -170,3 +170,12 @@ def test_the_board_groups_by_host_with_counters_and_shows_a_silent_host_offline(
     only = client.get("/", {"host": alive.name}).content.decode()
     assert f'id="host-{alive.name}"' in only and f'id="host-{silent.name}"' not in only
     assert f"?host={alive.name}&amp;state=" in only  # per-host counters link to the filtered board
+
+
+def test_a_central_server_without_an_engine_skips_the_engine_health_checks(settings):
+    from dashboard.health.checks import SKIPPED, run_all
+
+    settings.LOCAL_HOST = ""
+    results = {result.name: result for result in run_all()}
+    assert {results[name].status for name in ("docker", "compose", "disk_docker")} == {SKIPPED}
+    assert results["database"].status == "ok"
