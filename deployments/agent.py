@@ -46,17 +46,22 @@ class HostHeartbeat(threading.Thread):
 
     def _beat(self, beats: int) -> None:
         if not self.registered:
-            host = hosts.host_register(self.host_name, agent=self.agent, facts=hosts.engine_facts(with_compose=True))
+            hosts.host_register(self.host_name, agent=self.agent, facts=hosts.engine_facts(with_compose=True))
             self.registered = True
-            _reconcile_soon(host.pk, host.queue)  # runs this host's agent left behind, when it was killed
+            # Runs this host's agent left behind when it was killed: undone now, not at beat's next turn.
+            threading.Thread(target=_reconcile_own_runs, name="Host agent start", daemon=True).start()
             return
         facts = hosts.engine_facts() if beats % ENGINE_FACTS_EVERY == 0 else None
         if not hosts.host_heartbeat(self.host_name, agent=self.agent, facts=facts):
             self.registered = False  # the row was deleted (admin): register again
 
 
-def _reconcile_soon(host_id: int, queue: str) -> None:
-    from deployments.dispatch import RECONCILE_HOST_TASK
-    from updater_project.celery import app
+def _reconcile_own_runs() -> None:
+    from deployments.tasks import reconcile_own_host
 
-    app.send_task(RECONCILE_HOST_TASK, args=[host_id], queue=queue, expires=float(settings.RECONCILE_INTERVAL))
+    try:
+        reconcile_own_host()
+    except Exception:
+        logger.exception("reconciling this host's runs at start failed (beat's reconcile tries again)")
+    finally:
+        connection.close()

@@ -81,11 +81,17 @@ def reconcile() -> None:
     """Beat: reconcile this process's host here, and ask every other online host's agent to
     reconcile its own (a host's runs are only ever recovered on that host)."""
     enqueue_host_tasks(RECONCILE_HOST_TASK, agent_hosts(), expires=float(settings.RECONCILE_INTERVAL))
-    own = hosts.local_host()
-    if own is not None:
-        _reconcile(own)
-    else:
+    if not reconcile_own_host():
         engine.release_finished_claims()
+
+
+def reconcile_own_host() -> bool:
+    """Reconcile the host this process serves (False if it serves none): beat's turn, and an agent's start."""
+    own = hosts.local_host()
+    if own is None:
+        return False
+    _reconcile(own)
+    return True
 
 
 @shared_task(name="deployments.tasks.reconcile_host", ignore_result=True)

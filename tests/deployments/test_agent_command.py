@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 
 import pytest
+from celery import Celery
 
 from deployments.models import DockerHost
 from tests.support.fleet import password_redis, running_agent
@@ -55,11 +57,13 @@ def test_an_agent_works_over_redis_with_tls_and_a_password(tmp_path):
     ):
         host = wait_for(lambda: DockerHost.objects.filter(name="tlsbox").first(), timeout=60, message="registration")
         assert host.engine_version and host.agent.startswith("agent-tlsbox@")
-        # At start the agent queues its own reconcile over TLS and consumes it from host.tlsbox.
+        tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": redis_.ca_file}
+        with Celery(broker=redis_.url, broker_use_ssl=tls) as central:  # what beat sends, over TLS
+            central.send_task("deployments.tasks.reconcile_host", args=[host.pk], queue=host.queue)
         wait_for(
             lambda: "deployments.tasks.reconcile_host" in agent.text() and "succeeded" in agent.text(),
             timeout=60,
-            message="the agent's first reconcile through the TLS broker",
+            message="the agent to take its host's task from the TLS broker",
         )
         assert "rediss://" in agent.text() and redis_.url.split("@")[0].split(":")[-1] not in agent.text()
         first = host.last_heartbeat_at
