@@ -18,12 +18,9 @@ from django.utils import timezone
 
 from deployments import docker
 from deployments.events import EventKind, emit
-from deployments.models import DockerHost, Service, host_queue, local_host_name
+from deployments.models import DockerHost, Service
 
 logger = logging.getLogger(__name__)
-ENGINE_FIELDS = ["docker_host", "engine_version", "api_version", "compose_version", "engine_id", "last_error"]
-
-__all__ = ["host_queue", "local_host_name"]
 
 
 def local_host() -> DockerHost | None:

@@ -266,7 +266,8 @@ CHECKS: tuple[Callable[[], CheckResult], ...] = (
 
 
 # A central server without an engine of its own (UPDATER_LOCAL_DOCKER=false) has nothing for these to check.
-ENGINE_CHECKS = (check_docker, check_compose, check_docker_disk)
+ENGINE_CHECKS = {check_docker: ("docker", "Docker"), check_compose: ("compose", "Compose"),
+                 check_docker_disk: ("disk_docker", "Docker disk")}  # fmt: skip
 
 
 def run_all() -> list[CheckResult]:
@@ -274,8 +275,8 @@ def run_all() -> list[CheckResult]:
     results = []
     for check in CHECKS:
         if check in ENGINE_CHECKS and not settings.LOCAL_HOST:
-            name = check.__name__.removeprefix("check_")
-            results.append(CheckResult(name, name.title(), SKIPPED, "no engine here: the fleet's agents have them"))
+            name, label = ENGINE_CHECKS[check]
+            results.append(CheckResult(name, label, SKIPPED, "no engine here: the fleet's agents have them"))
             continue
         if check in (check_secrets, check_clock) and any(r.name == "database" and r.failed for r in results):
             results.append(CheckResult(check.__name__[6:], check.__name__[6:].title(), SKIPPED, "needs the database"))

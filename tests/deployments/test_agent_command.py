@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import ssl
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from celery import Celery
 from deployments.models import DockerHost
 from tests.support.fleet import password_redis, running_agent
 from tests.support.processes import ROOT, product_env, wait_for
+from tests.support.processes import test_database_url as database_url
 
 
 def run(argv: list[str], tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -70,3 +72,23 @@ def test_an_agent_works_over_redis_with_tls_and_a_password(tmp_path):
         wait_for(
             lambda: DockerHost.objects.get(name="tlsbox").last_heartbeat_at > first, timeout=10, message="a heartbeat"
         )
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_run_sh_agent_supervises_the_agent_and_stops_it_cleanly(tmp_path):
+    env = product_env(tmp_path / "data", DATABASE_URL=database_url(), UPDATER_HOST_HEARTBEAT="1")
+    log = tmp_path / "run-agent.log"
+    with log.open("wb") as sink:
+        launcher = subprocess.Popen(
+            [str(ROOT / "scripts/run.sh"), "agent", "edge-9"], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: DockerHost.objects.filter(name="edge-9").exists(), timeout=120, message="the agent's host row")
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    text = log.read_text()
+    assert "agent of host edge-9: consuming host.edge-9" in text and "launcher: stopped" in text
