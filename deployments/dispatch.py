@@ -7,12 +7,15 @@ engine and its Compose files are there.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 
 from deployments.models import DeploymentRun, DockerHost, host_queue, local_host_name
 from updater_project.celery import app
 
+logger = logging.getLogger(__name__)
 DEPLOY_TASK = "deployments.tasks.deploy"
 DISCOVER_TASK = "deployments.tasks.discover_host"
 RECONCILE_HOST_TASK = "deployments.tasks.reconcile_host"
@@ -34,7 +37,10 @@ def enqueue_host_tasks(task: str, hosts: list[DockerHost], *, expires: float) ->
     """Send `task(host_id)` to each host's agent; a message its agent does not take in time is dropped
     (a silent agent must not find a backlog of periodic work when it comes back)."""
     for host in hosts:
-        app.send_task(task, args=[host.pk], queue=host.queue, expires=expires)
+        try:
+            app.send_task(task, args=[host.pk], queue=host.queue, expires=expires)
+        except Exception as exc:  # the broker is down: the central work goes on, the next turn sends again
+            logger.warning("could not queue %s for host %s: %s", task, host, exc)
 
 
 def agent_hosts() -> list[DockerHost]:
