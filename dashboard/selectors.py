@@ -46,7 +46,7 @@ DEFAULTS = {
 
 
 def service_for_page(service_id: int) -> Service | None:
-    return Service.objects.select_related("project", "active_run").filter(pk=service_id).first()
+    return Service.objects.select_related("project__host", "active_run").filter(pk=service_id).first()
 
 
 def revision_page(service: Service, number: int | str | None) -> Page:

@@ -41,6 +41,7 @@ def board(request: HttpRequest) -> HttpResponse:
         state=request.GET.get("state", ""),
         project=request.GET.get("project", ""),
         registry=request.GET.get("registry", ""),
+        host=request.GET.get("host", ""),
     )
     context = {
         **fragments.board_context(filters, can_operate=can_operate(request)),

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from deployments.forms import ServicePolicyForm
-from deployments.models import CheckCycle, ComposeProject, DeploymentRun, Revision, Service
+from deployments.models import CheckCycle, ComposeProject, DeploymentRun, DockerHost, Revision, Service
 from registries.tags.windows import WindowError, parse_schedule
 
 
@@ -16,6 +16,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(DockerHost)
+class DockerHostAdmin(ReadOnlyAdmin):
+    """Agents write these rows; an admin may delete a host that is gone for good (once it has no projects)."""
+
+    list_display = ["name", "liveness_label", "engine_version", "compose_version", "agent", "last_heartbeat_at"]
+    search_fields = ["name", "agent"]
+
+    @admin.display(description="State")
+    def liveness_label(self, host: DockerHost) -> str:
+        return DockerHost.Liveness(host.liveness()).label
 
 
 class ComposeProjectForm(forms.ModelForm):
@@ -36,7 +48,8 @@ class ComposeProjectForm(forms.ModelForm):
 class ComposeProjectAdmin(admin.ModelAdmin):
     """Discovered from the engine: only the maintenance window is set here."""
 
-    list_display = ["name", "working_dir", "maintenance_window", "last_seen_at"]
+    list_display = ["name", "host", "working_dir", "maintenance_window", "last_seen_at"]
+    list_filter = ["host"]
     search_fields = ["name", "working_dir"]
     form = ComposeProjectForm
     readonly_fields = ["name", "working_dir", "config_files", "last_seen_at"]

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from deployments import docker
-from deployments.discovery import discover_services
+from deployments.discovery import discover_fleet
 from deployments.dispatch import enqueue_deploy
 from deployments.engine.backoff import deploy_backoff
 from deployments.engine.request import DeployConflict, DeployRequestError, StaleDecision, deployment_request
@@ -68,16 +68,19 @@ def run_cycle(
     repositories: Collection[str] | None = None,
     dry_run: bool = False,
     on_tick: Callable[[], None] | None = None,
+    service_id: int | None = None,
 ) -> tuple[CheckCycle, list[ServiceOutcome]]:
-    """Run one check over every running service (or one, by `PROJECT/SERVICE`, or those whose image is in
-    `repositories`, normalised `registry/path` names as a registry push webhook names them); the cycle
-    always ends.
+    """Run one check over every running service of every online host (or one, by `PROJECT/SERVICE` or
+    `service_id`, or those whose image is in `repositories`, normalised `registry/path` names as a registry
+    push webhook names them); the cycle always ends. Registries are asked once per repository across all
+    hosts.
 
     `on_tick` is called every few seconds while it runs (the periodic task renews its lease there).
     """
     cycle = CheckCycle.objects.create(heartbeat_at=timezone.now())
     _close_abandoned_cycles(cycle)
-    scope = _Scope(service_key, frozenset(r.lower() for r in repositories) if repositories is not None else None)
+    pushed = frozenset(r.lower() for r in repositories) if repositories is not None else None
+    scope = _Scope(service_key, pushed, service_id)
     try:
         outcomes = _run(cycle, scope, dry_run, _Heartbeat(cycle, on_tick))
     except docker.DockerError as exc:  # the engine is down or refused: a failed cycle, not a crash
@@ -98,14 +101,15 @@ def prune_cycles(keep_days: int = CYCLE_HISTORY_DAYS) -> int:
 
 @dataclass(frozen=True)
 class _Scope:
-    """Which services a cycle checks: all, one (`PROJECT/SERVICE`), or those on some repositories."""
+    """Which services a cycle checks: all, one (`PROJECT/SERVICE` or its id), or those on some repositories."""
 
     service_key: str | None = None
     repositories: frozenset[str] | None = None
+    service_id: int | None = None
 
 
 def _run(cycle: CheckCycle, scope: _Scope, dry_run: bool, heartbeat: _Heartbeat) -> list[ServiceOutcome]:
-    discovery = discover_services()
+    discovery = discover_fleet()
     heartbeat.beat()
     services = _services_to_check(discovery.services, discovery.stale, scope)
     now = timezone.now()
@@ -130,6 +134,8 @@ def _run(cycle: CheckCycle, scope: _Scope, dry_run: bool, heartbeat: _Heartbeat)
         updates_found=sum(1 for o in outcomes if o.has_update),
         deploys_queued=cycle.deploys_queued,
         errors=discovery.errors + _cycle_errors(outcomes, down),
+        services_skipped=sum(discovery.hosts_offline.values()),
+        hosts_offline=sorted(discovery.hosts_offline),
     )
     return outcomes
 
@@ -142,6 +148,8 @@ def _services_to_check(services: list[Service], stale: set[int], scope: _Scope) 
         chosen = [s for s in chosen if (s.project.name, s.name) == (project, name)]
     if scope.repositories is not None:
         chosen = [s for s in chosen if s.repository.lower() in scope.repositories]
+    if scope.service_id is not None:
+        chosen = [s for s in chosen if s.pk == scope.service_id]
     return chosen
 
 
@@ -318,7 +326,7 @@ class _Decisions:
                     digest=outcome.available_digest,
                     expected_generation=read["deploy_generation"],
                 )
-                enqueue_deploy(run.pk)
+                enqueue_deploy(run.pk, host=service.project.host.name)
         except DeployConflict as exc:
             outcome.action = str(exc)
             return

@@ -8,6 +8,9 @@ Discovery writes only the facts it owns (`FACT_FIELDS`, `last_seen_at`), never w
 service, and only if no deploy claimed it since the rows were read: the rows are read before Docker is
 asked and every write is conditional on the `deploy_generation` read then. A claim that commits in between
 wins; that service is left out of this cycle (`DiscoveryResult.stale`).
+
+Discovery runs where the engine is: on the agent of the host it discovers (`host`, by default the one this
+process serves), and touches only that host's projects and services.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.utils import timezone
 
 from deployments import docker
 from deployments.engine.targets import image_digest_for
-from deployments.models import ComposeProject, Revision, Service
+from deployments.models import ComposeProject, DockerHost, Revision, Service, local_host_name
 from registries.reference import InvalidReference, parse_reference
 
 logger = logging.getLogger(__name__)
@@ -55,15 +58,22 @@ class DiscoveryResult:
     errors: list[str] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)  # every known service, with this cycle's facts
     stale: set[int] = field(default_factory=set)  # claimed by a deploy while discovery ran: skip this cycle
+    hosts_offline: dict[str, int] = field(default_factory=dict)  # host → services not checked (agent silent)
 
 
-def discover_services() -> DiscoveryResult:
-    """Create or refresh a Service for every Compose service with a container on the engine."""
+def discover_services(*, host: DockerHost | None = None) -> DiscoveryResult:
+    """Create or refresh a Service for every Compose service with a container on `host`'s engine.
+
+    `host` must be the one this process's DOCKER_HOST reaches (by default, `hosts.local_host()`).
+    """
+    if host is None:
+        host, _ = DockerHost.objects.get_or_create(name=local_host_name())
     now = timezone.now()
-    known = {(s.project.name, s.name): s for s in Service.objects.select_related("project")}  # before Docker
+    rows = Service.objects.select_related("project__host").filter(project__host=host)  # read before Docker
+    known = {(s.project.name, s.name): s for s in rows}
     groups = _compose_groups(docker.list_compose_container_summaries())
     result = DiscoveryResult()
-    projects = _upsert_projects(groups, now)
+    projects = _upsert_projects(host, groups, now)
     images = _ImageDigests(result.errors)
     to_create, to_write, seen = [], [], []
     for key, containers in sorted(groups.items()):
@@ -107,20 +117,25 @@ def project_managed(name: str) -> bool:
     return not settings.PROJECTS or any(fnmatchcase(name, pattern) for pattern in settings.PROJECTS)
 
 
-def _upsert_projects(groups: dict[tuple[str, str], list[docker.ContainerInfo]], now: datetime) -> dict:
-    """Every project with a container, created or refreshed; last_seen_at in one update."""
+def _upsert_projects(
+    host: DockerHost, groups: dict[tuple[str, str], list[docker.ContainerInfo]], now: datetime
+) -> dict:
+    """Every project of `host` with a container, created or refreshed; last_seen_at in one update."""
     wanted: dict[str, docker.ContainerInfo] = {}
     for (project_name, _), containers in sorted(groups.items()):
         wanted.setdefault(project_name, _representative(containers))
-    projects = {p.name: p for p in ComposeProject.objects.filter(name__in=list(wanted))}
+    on_host = ComposeProject.objects.select_related("host").filter(host=host)
+    projects = {p.name: p for p in on_host.filter(name__in=list(wanted))}
     new = [
-        ComposeProject(name=name, working_dir=c.working_dir, config_files=list(c.config_files), last_seen_at=now)
+        ComposeProject(
+            host=host, name=name, working_dir=c.working_dir, config_files=list(c.config_files), last_seen_at=now
+        )
         for name, c in wanted.items()
         if name not in projects
     ]
     if new:
         ComposeProject.objects.bulk_create(new, ignore_conflicts=True)
-        projects.update({p.name: p for p in ComposeProject.objects.filter(name__in=[p.name for p in new])})
+        projects.update({p.name: p for p in on_host.filter(name__in=[p.name for p in new])})
     changed = []
     for name, container in wanted.items():
         project = projects[name]
@@ -235,7 +250,7 @@ def _create_services(services: list[Service]) -> list[Service]:
     names = defaultdict(list)
     for service in services:
         names[service.project_id].append(service.name)
-    rows = Service.objects.select_related("project").filter(
+    rows = Service.objects.select_related("project__host").filter(
         project_id__in=list(names), name__in=[s.name for s in services]
     )
     return [row for row in rows if row.name in names[row.project_id]]
@@ -270,3 +285,38 @@ def _touch(model: type, pks: list[int], **values: object) -> None:
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def discover_fleet(*, now: datetime | None = None) -> DiscoveryResult:
+    """What a check cycle looks at: this process's own host discovered now, and every other online host's
+    services as its agent last discovered them (`tasks.discover_host`, queued to each agent every cycle).
+
+    Hosts whose agent is silent (or never reported) are skipped, not failed: `hosts_offline` counts their
+    running services. A local engine that fails does not stop the other hosts' checks.
+    """
+    hosts = list(DockerHost.objects.all())
+    local = next((h for h in hosts if h.name == settings.LOCAL_HOST), None) if settings.LOCAL_HOST else None
+    if settings.LOCAL_HOST and local is None:
+        local, _ = DockerHost.objects.get_or_create(name=settings.LOCAL_HOST)
+    others = [h for h in hosts if h != local]
+    online = [h for h in others if h.liveness(now) == DockerHost.Liveness.ONLINE]
+    result = DiscoveryResult()
+    if local is not None:
+        try:
+            result = discover_services(host=local)
+        except docker.DockerError as exc:
+            if not online:
+                raise
+            result.errors.append(f"discovery failed on host {local}: {exc}")
+    if online:
+        result.services += list(Service.objects.select_related("project__host").filter(project__host__in=online))
+    silent = [h for h in others if h not in online]
+    if silent:
+        running = (
+            Service.objects.filter(project__host__in=silent, is_running=True)
+            .exclude(container_state=Service.GONE)
+            .values_list("project__host__name", flat=True)
+        )
+        for name in running:
+            result.hosts_offline[name] = result.hosts_offline.get(name, 0) + 1
+    return result

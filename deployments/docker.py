@@ -28,6 +28,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+import requests
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -387,6 +388,20 @@ def engine() -> docker.DockerClient:
         return docker.from_env(version="auto", timeout=30)
     except docker.errors.DockerException as exc:
         raise DockerError(f"cannot reach the Docker engine: {exc}") from None
+
+
+def engine_version() -> dict[str, str]:
+    """The engine's version, API version and ID (what a host's agent reports)."""
+    try:
+        version = engine().api.version()
+        info = engine().api.info()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        raise DockerError(f"cannot reach the Docker engine: {exc}") from None
+    return {
+        "version": str(version.get("Version", "")),
+        "api_version": str(version.get("ApiVersion", "")),
+        "engine_id": str(info.get("ID", "")),
+    }
 
 
 def _container_info(attrs: dict) -> ContainerInfo:

@@ -38,6 +38,8 @@ class EventKind(StrEnum):
     REGISTRY_UNREACHABLE = "registry.unreachable"
     REGISTRY_RECOVERED = "registry.recovered"
     CHECK_FINISHED = "check.finished"
+    HOST_OFFLINE = "host.offline"  # a host's agent missed its heartbeats: its checks are skipped
+    HOST_ONLINE = "host.online"  # it reports again
 
 
 @dataclass(frozen=True)

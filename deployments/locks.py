@@ -19,7 +19,9 @@ LEASE_SECONDS = 60
 
 @functools.cache
 def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5, **settings.REDIS_CLIENT_OPTIONS
+    )
 
 
 class Lease:

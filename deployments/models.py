@@ -2,15 +2,83 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+DEFAULT_HOST_NAME = "local"
+
+
+class DockerHost(models.Model):
+    """A Docker engine and its agent: the Celery worker that consumes `host.<name>` with that engine's
+    DOCKER_HOST. Discovery, deploys, restores and scans of its projects run there only (the files live
+    there). The agent writes its heartbeat and engine facts; everything else reads them."""
+
+    class Liveness(models.TextChoices):
+        ONLINE = "online", "Online"
+        OFFLINE = "offline", "Host offline"
+        UNKNOWN = "unknown", "No agent has reported yet"
+
+    name = models.CharField(max_length=63, unique=True, validators=[RegexValidator(rf"^{settings.HOST_NAME_PATTERN}$")])
+    docker_host = models.CharField(max_length=512, blank=True, help_text="DOCKER_HOST as its agent sees it.")
+    engine_version = models.CharField(max_length=64, blank=True)
+    api_version = models.CharField(max_length=16, blank=True)
+    compose_version = models.CharField(max_length=64, blank=True)
+    engine_id = models.CharField(max_length=128, blank=True, help_text="The engine's own ID (docker info).")
+    agent = models.CharField(max_length=255, blank=True, help_text="The worker that reported last.")
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="What the agent could not do with its engine.")
+    reported_offline = models.BooleanField(default=False, editable=False)  # the last transition announced
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        return host_queue(self.name)
+
+    def liveness(self, now: datetime | None = None) -> str:
+        """Online while heartbeats arrive; offline after HOST_MISSED_HEARTBEATS missed ones."""
+        if self.last_heartbeat_at is None:
+            return self.Liveness.UNKNOWN
+        silent = (now or timezone.now()) - self.last_heartbeat_at
+        limit = timedelta(seconds=settings.HOST_HEARTBEAT_INTERVAL * settings.HOST_MISSED_HEARTBEATS)
+        return self.Liveness.OFFLINE if silent > limit else self.Liveness.ONLINE
+
+    @property
+    def is_offline(self) -> bool:
+        return self.liveness() == self.Liveness.OFFLINE
+
+
+def host_queue(name: str) -> str:
+    """The Celery queue of one host's agent."""
+    return f"host.{name}"
+
+
+def local_host_name() -> str:
+    """The host this process's DOCKER_HOST reaches ("local" when it has none, for rows made before fleets)."""
+    return settings.LOCAL_HOST or DEFAULT_HOST_NAME
+
+
+def local_host_id() -> int:
+    """Default host of a project created without one: a single-host install never names its host."""
+    host, _ = DockerHost.objects.get_or_create(name=local_host_name())
+    return host.pk
 
 
 class ComposeProject(models.Model):
-    """A Compose project found on the Docker engine through its containers' labels."""
+    """A Compose project found on a Docker engine through its containers' labels; unique per host."""
 
-    name = models.CharField(max_length=255, unique=True)
+    host = models.ForeignKey(DockerHost, on_delete=models.PROTECT, related_name="projects", default=local_host_id)
+    name = models.CharField(max_length=255)
     working_dir = models.CharField(max_length=4096)
     config_files = models.JSONField(default=list, help_text="Compose files in `-f` order, absolute paths.")
     maintenance_window = models.CharField(
@@ -30,6 +98,7 @@ class ComposeProject(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["host", "name"], name="unique_project_per_host")]
 
     def __str__(self) -> str:
         return self.name
@@ -259,6 +328,8 @@ class CheckCycle(models.Model):
     updates_found = models.PositiveIntegerField(default=0)
     deploys_queued = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    services_skipped = models.PositiveIntegerField(default=0, help_text="Services of offline hosts, not checked.")
+    hosts_offline = models.JSONField(default=list, blank=True, help_text="Hosts skipped: their agent was silent.")
     started_at = models.DateTimeField(auto_now_add=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="A running cycle whose heartbeat stops was abandoned (its worker died)."

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from deployments.models import CheckCycle, DeploymentRun, Revision, Service, UpdateMode
+from deployments.models import CheckCycle, DeploymentRun, DockerHost, Revision, Service, UpdateMode
 from deployments.policy import safe_schedule, service_policy
 from registries.tags import PolicyError
 from registries.tags.windows import describe_opening
@@ -22,7 +22,8 @@ class ServiceNotFound(LookupError):
 @dataclass(frozen=True)
 class ServiceStatus:
     service: Service
-    label: str  # Synced · Update available · Waiting for window · Deploying… · Blocked · Failed · Gone · Unknown
+    # Synced · Update available · Waiting for window · Deploying… · Blocked · Failed · Gone · Host offline · Unknown
+    label: str
     detail: str
     last_run: DeploymentRun | None
 
@@ -40,23 +41,36 @@ BADGES = {
     "Blocked": "blocked",
     "Failed": "failed",
     "Gone": "gone",
+    "Host offline": "offline",
 }
 RUN_LIST_DEFERRED = ("log", "file_backup")  # large: the status page shows neither
 
 
 def service_by_key(key: str) -> Service:
-    """Find a service by `PROJECT/SERVICE`."""
-    project, sep, name = key.partition("/")
-    if not sep or not project or not name:
-        raise ServiceNotFound(f"expected PROJECT/SERVICE, got {key!r}")
-    try:
-        return Service.objects.select_related("project", "active_run").get(project__name=project, name=name)
-    except Service.DoesNotExist:
-        raise ServiceNotFound(f"no service {key!r} has been discovered") from None
+    """Find a service by `PROJECT/SERVICE`, or `HOST/PROJECT/SERVICE` when the project name is on several hosts."""
+    parts = key.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ServiceNotFound(f"expected PROJECT/SERVICE or HOST/PROJECT/SERVICE, got {key!r}")
+    *host, project, name = parts
+    found = Service.objects.select_related("project__host", "active_run").filter(project__name=project, name=name)
+    if host:
+        found = found.filter(project__host__name=host[0])
+    matches = list(found[:10])
+    if not matches:
+        raise ServiceNotFound(f"no service {key!r} has been discovered")
+    if len(matches) > 1:
+        names = ", ".join(sorted(f"{s.project.host.name}/{project}/{name}" for s in matches))
+        raise ServiceNotFound(f"{key!r} exists on several hosts: name one of {names}")
+    return matches[0]
 
 
 def service_status(service: Service, last_run: DeploymentRun | None) -> ServiceStatus:
     """Derive the one state a user sees from the stored facts (nothing is stored twice)."""
+    host = service.project.host
+    if host.is_offline:
+        waiting = f"; the deploy to {service.active_run.to_tag} waits for it" if service.active_run_id else ""
+        seen = f" since {host.last_heartbeat_at:%Y-%m-%d %H:%M:%S}" if host.last_heartbeat_at else ""
+        return ServiceStatus(service, "Host offline", f"agent of {host} silent{seen}; not checked{waiting}", last_run)
     if service.active_run_id:
         return ServiceStatus(service, "Deploying…", f"to {service.active_run.to_tag}", last_run)
     if service.is_gone:
@@ -111,7 +125,7 @@ def service_status_list() -> list[ServiceStatus]:
     """Every service with its state; only each one's last run is loaded, without logs or backups."""
     last_run_id = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     services = list(
-        Service.objects.select_related("project", "active_run")
+        Service.objects.select_related("project__host", "active_run")
         .defer(*(f"active_run__{name}" for name in RUN_LIST_DEFERRED))
         .annotate(last_run_id=Subquery(last_run_id))
         .order_by("project__name", "name")
@@ -152,12 +166,14 @@ STATE_STYLES: dict[str, StateStyle] = {
     "Blocked": StateStyle("blocked", "shield", True),
     "Blocked by scan": StateStyle("blocked", "shield", True),
     "Gone": StateStyle("gone", "ghost", True),
+    "Host offline": StateStyle("offline", "wifi-off", True),
     "Unknown": StateStyle("unknown", "question", False),
 }
 UNKNOWN_STYLE = STATE_STYLES["Unknown"]
 STATE_ORDER = [
     "Failed",
     "Blocked",
+    "Host offline",
     "Awaiting approval",
     "Update available",
     "Waiting for window",
@@ -196,21 +212,43 @@ class BoardFilters:
     state: str = ""  # a StateStyle.key
     project: str = ""
     registry: str = ""
+    host: str = ""
 
     @property
     def active(self) -> bool:
-        return bool(self.query or self.state or self.project or self.registry)
+        return bool(self.query or self.state or self.project or self.registry or self.host)
+
+
+@dataclass
+class HostGroup:
+    """One Docker host on the board: its agent's state and engine, its counters, its projects' rows."""
+
+    host: DockerHost
+    groups: list[tuple[str, list[BoardRow]]]  # (project name, rows) shown, projects sorted by name
+    counts: dict[str, int]  # StateStyle.key -> services of this host in that state
+    total: int
+    attention: int
+
+    @property
+    def liveness(self) -> str:
+        return self.host.liveness()
+
+    @property
+    def offline(self) -> bool:
+        return self.liveness == DockerHost.Liveness.OFFLINE
 
 
 @dataclass
 class Board:
-    groups: list[tuple[str, list[BoardRow]]]  # (project name, rows), projects sorted by name
+    groups: list[tuple[str, list[BoardRow]]]  # (project name, rows) shown, by host then project name
     counts: dict[str, int]  # StateStyle.key -> services in that state, over all services
     total: int
     attention: int
     shown: int
     projects: list[str]
     registries: list[str]
+    hosts: list[HostGroup] = field(default_factory=list)  # every host with services (filtered by host)
+    host_names: list[str] = field(default_factory=list)
 
 
 def registry_of(repository: str) -> str:
@@ -259,10 +297,10 @@ def board_services() -> QuerySet[Service]:
     """Every service with what its row needs and the id of its latest run, in one query."""
     latest = DeploymentRun.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     return (
-        Service.objects.select_related("project", "active_run")
+        Service.objects.select_related("project__host", "active_run")
         .defer(*BOARD_DEFERRED)
         .annotate(last_run_id=Subquery(latest))
-        .order_by("project__name", "name")
+        .order_by("project__host__name", "project__name", "name")
     )
 
 
@@ -279,25 +317,37 @@ def board_rows(services: QuerySet[Service]) -> list[BoardRow]:
 
 
 def board(filters: BoardFilters = BoardFilters()) -> Board:
-    """The whole board in three queries, whatever the number of services."""
+    """The whole board in three queries, whatever the number of services (or of hosts)."""
     rows = board_rows(board_services())
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.style.key] = counts.get(row.style.key, 0) + 1
     projects = sorted({row.service.project.name for row in rows})
     registries = sorted({row.registry for row in rows} - {""})
+    by_host: dict[int, HostGroup] = {}
+    for row in rows:
+        host = row.service.project.host
+        group = by_host.setdefault(host.pk, HostGroup(host=host, groups=[], counts={}, total=0, attention=0))
+        group.counts[row.style.key] = group.counts.get(row.style.key, 0) + 1
+        group.total += 1
+        group.attention += row.style.attention
     shown = [row for row in rows if _matches(row, filters)]
-    groups: dict[str, list[BoardRow]] = {}
     for row in shown:
-        groups.setdefault(row.service.project.name, []).append(row)
+        groups = by_host[row.service.project.host_id].groups
+        if not groups or groups[-1][0] != row.service.project.name:
+            groups.append((row.service.project.name, []))
+        groups[-1][1].append(row)
+    host_groups = [group for group in by_host.values() if not filters.host or group.host.name == filters.host]
     return Board(
-        groups=list(groups.items()),
+        groups=[group for host in host_groups for group in host.groups],
         counts=counts,
         total=len(rows),
         attention=sum(1 for row in rows if row.style.attention),
         shown=len(shown),
         projects=projects,
         registries=registries,
+        hosts=host_groups,
+        host_names=[group.host.name for group in by_host.values()],
     )
 
 
@@ -312,10 +362,15 @@ def _matches(row: BoardRow, filters: BoardFilters) -> bool:
         return False
     if filters.project and service.project.name != filters.project:
         return False
+    if filters.host and service.project.host.name != filters.host:
+        return False
     if filters.registry and row.registry != filters.registry:
         return False
     if filters.query:
         needle = filters.query.lower()
-        haystack = f"{service.project.name}/{service.name} {service.repository} {service.current_tag}".lower()
+        haystack = (
+            f"{service.project.host.name}/{service.project.name}/{service.name} {service.repository} "
+            f"{service.current_tag}"
+        ).lower()
         return needle in haystack
     return True

@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from deployments.events import Event, EventKind, emit
-from deployments.models import DeploymentRun, Service
+from deployments.models import DeploymentRun, Service, host_queue
 from deployments.services import activity_record
 from registries.reference import InvalidReference, parse_reference
 from scanning import trivy
@@ -90,9 +90,12 @@ def scan_request(
 
 
 def enqueue_scan(report_id: int) -> None:
+    """Queue a scan to the agent of the host that has the image (Trivy reads it from the local engine)."""
     from updater_project.celery import app
 
-    transaction.on_commit(lambda: app.send_task(SCAN_TASK, args=[report_id]))
+    host = ScanReport.objects.filter(pk=report_id).values_list("service__project__host__name", flat=True).first()
+    queue = host_queue(host) if host else None
+    transaction.on_commit(lambda: app.send_task(SCAN_TASK, args=[report_id], queue=queue))
 
 
 def scan_prepare(

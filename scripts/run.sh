@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up and run the whole product (web + Celery worker with beat + a private Redis) against the local
-# Docker engine. SQLite by default (DATABASE_URL for Postgres); a private redis-server unless REDIS_URL
+# Docker engine; `run.sh agent NAME` runs the agent of one more Docker host of a fleet instead. SQLite by default (DATABASE_URL for Postgres); a private redis-server unless REDIS_URL
 # is set. On Debian/Ubuntu it installs the packages it needs (python3-venv, redis-server) when it runs as
 # root or `sudo -n` works; otherwise it says what to install. Options go to the launcher (--help).
 set -euo pipefail
@@ -39,7 +39,18 @@ if ! python_ok; then
     missing+=(python3 python3-venv)
   fi
 fi
-if [ -z "$(setting REDIS_URL)" ] && ! command -v redis-server >/dev/null 2>&1; then
+# `run.sh agent NAME` runs one Docker host's agent of a fleet: the central server has Redis and the keys.
+agent=false
+[ "${1:-}" = agent ] && agent=true
+if [ "$agent" = true ]; then
+  for name in REDIS_URL DATABASE_URL UPDATER_SECRET_KEY UPDATER_ENCRYPTION_KEYS; do
+    if [ -z "$(setting "$name")" ]; then
+      say "an agent needs $name: copy it from the central server's settings (README, Architecture: a fleet)."
+      exit 1
+    fi
+  done
+fi
+if [ "$agent" = false ] && [ -z "$(setting REDIS_URL)" ] && ! command -v redis-server >/dev/null 2>&1; then
   missing+=(redis-server)
 fi
 

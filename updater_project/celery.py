@@ -47,6 +47,11 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "schedule": float(settings.NOTIFY_FLUSH_INTERVAL),
             "options": {"expires": float(settings.NOTIFY_FLUSH_INTERVAL)},
         },
+        "watch-hosts": {  # a silent agent turns its host "offline" on the board
+            "task": "deployments.tasks.watch_hosts",
+            "schedule": float(settings.HOST_HEARTBEAT_INTERVAL),
+            "options": {"expires": float(settings.HOST_HEARTBEAT_INTERVAL)},
+        },
         "health-checks": {
             "task": "dashboard.health.run_checks",
             "schedule": float(settings.HEALTH_CHECK_INTERVAL),
@@ -141,3 +146,31 @@ class ThreadPoolLimits(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(ThreadPoolLimits)
+
+
+class HostAgent(bootsteps.StartStopStep):
+    """Worker bootstep: the agent of the Docker host this worker's DOCKER_HOST reaches (UPDATER_LOCAL_HOST).
+
+    A thread registers the host, heartbeats every UPDATER_HOST_HEARTBEAT seconds and refreshes the
+    engine's facts; at start it asks the worker to reconcile the host's own runs. Off on a central
+    worker without an engine (UPDATER_LOCAL_DOCKER=false).
+    """
+
+    label = "Host agent"
+    conditional = True
+
+    def __init__(self, worker: object, **options: object) -> None:
+        from django.conf import settings
+
+        self.enabled = bool(settings.LOCAL_HOST)
+        super().__init__(worker, **options)
+
+    def create(self, worker: object) -> threading.Thread:
+        from django.conf import settings
+
+        from deployments.agent import HostHeartbeat
+
+        return HostHeartbeat(settings.LOCAL_HOST, agent=worker.hostname)  # type: ignore[attr-defined]
+
+
+app.steps["worker"].add(HostAgent)

@@ -11,10 +11,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from kombu import Exchange, Queue
 
 from updater_project.env import ConfigError, Env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+HOST_NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,62}"  # a Docker host's name, also its queue's: host.<name>
 env = Env.load(BASE_DIR)
 
 DATA_DIR = Path(env.str("UPDATER_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -122,11 +124,20 @@ def _private_redis_url() -> str:
 REDIS_URL = env.str("REDIS_URL", "") or _private_redis_url() or "redis://127.0.0.1:6379/0"
 if urlparse(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
     raise ConfigError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, got {REDIS_URL!r}")
+# TLS (a `rediss://` URL, e.g. an agent on another machine): the server certificate is verified against
+# the system's CAs, or against UPDATER_REDIS_CA_FILE. The same options reach Celery, Channels and leases.
+REDIS_CA_FILE = env.str("UPDATER_REDIS_CA_FILE", "")
+if REDIS_CA_FILE and not Path(REDIS_CA_FILE).is_file():
+    raise ConfigError(f"UPDATER_REDIS_CA_FILE: no such file {REDIS_CA_FILE!r}")
+REDIS_TLS = urlparse(REDIS_URL).scheme == "rediss"
+REDIS_CLIENT_OPTIONS: dict[str, object] = (
+    {"ssl_cert_reqs": "required", **({"ssl_ca_certs": REDIS_CA_FILE} if REDIS_CA_FILE else {})} if REDIS_TLS else {}
+)
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_CLIENT_OPTIONS}]},
     }
 }
 
@@ -258,6 +269,18 @@ _check_networks("UPDATER_METRICS_ALLOW", METRICS_ALLOW)
 CHECK_INTERVAL = env.int("CHECK_INTERVAL", 300, minimum=5)
 RECONCILE_INTERVAL = env.int("UPDATER_RECONCILE_INTERVAL", 30, minimum=5)
 
+# The fleet (README, Architecture): every Docker host has an agent, a Celery worker consuming `host.<name>`.
+# UPDATER_LOCAL_HOST names the host this process's DOCKER_HOST reaches; the default worker serves it beside
+# the default queue. UPDATER_LOCAL_DOCKER=false: a central server without an engine of its own.
+LOCAL_HOST = env.str("UPDATER_LOCAL_HOST", "local").strip()
+if not re.fullmatch(HOST_NAME_PATTERN, LOCAL_HOST):
+    raise ConfigError(f"UPDATER_LOCAL_HOST must be a lowercase name like web-1 (a-z, 0-9, -, _, .), got {LOCAL_HOST!r}")
+if not env.bool("UPDATER_LOCAL_DOCKER", True):
+    LOCAL_HOST = ""
+HOST_HEARTBEAT_INTERVAL = env.int("UPDATER_HOST_HEARTBEAT", 10, minimum=1, maximum=300)
+# A host whose agent missed this many heartbeats in a row is offline: its checks are skipped.
+HOST_MISSED_HEARTBEATS = env.int("UPDATER_HOST_MISSED_HEARTBEATS", 3, minimum=1, maximum=100)
+
 DOCKER_HOST = env.str("DOCKER_HOST", "")
 if DOCKER_HOST and urlparse(DOCKER_HOST).scheme not in {"unix", "tcp", "ssh", "npipe", "http", "https"}:
     raise ConfigError(f"DOCKER_HOST must be a unix://, tcp:// or ssh:// address, got {DOCKER_HOST!r}")
@@ -384,6 +407,20 @@ if SCAN_GATE != "off":  # the gate may scan the candidate and the running image 
 _restore_budget = COMPOSE_TIMEOUT + _verify_budget + 60
 
 CELERY_BROKER_URL = REDIS_URL
+# Queues: the default one (beat's tasks, checks) and, where this process has a Docker engine, its host's:
+# a plain `celery worker` consumes both (one host stays one worker); an agent consumes only `-Q host.<name>`.
+# Declared as Celery declares a queue it creates on first use (exchange and routing key = its name), so
+# the central process and the agent agree on it.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery")] + (
+    [Queue(f"host.{LOCAL_HOST}", Exchange(f"host.{LOCAL_HOST}"), routing_key=f"host.{LOCAL_HOST}")]
+    if LOCAL_HOST
+    else []
+)
+if REDIS_TLS:
+    import ssl
+
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": REDIS_CA_FILE or None}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # Messages are acknowledged when a task starts and never reserved ahead: the database reconciler, not

@@ -21,7 +21,7 @@ class ServiceFilters:
 
 
 def projects() -> QuerySet[ComposeProject]:
-    return ComposeProject.objects.order_by("name")
+    return ComposeProject.objects.select_related("host").order_by("host__name", "name")
 
 
 def service_rows(filters: ServiceFilters = ServiceFilters()) -> list[board.BoardRow]:
@@ -41,7 +41,7 @@ def service_rows(filters: ServiceFilters = ServiceFilters()) -> list[board.Board
 def service_row(service_id: int) -> board.BoardRow | None:
     """One service with everything its detail shows (explanation included) and its state."""
     services = (
-        Service.objects.select_related("project", "active_run")
+        Service.objects.select_related("project__host", "active_run")
         .defer("active_run__log", "active_run__file_backup")
         .filter(pk=service_id)
     )
@@ -53,7 +53,7 @@ def service_row(service_id: int) -> board.BoardRow | None:
 
 
 def service_for_action(service_id: int) -> Service | None:
-    return Service.objects.select_related("project", "active_run").filter(pk=service_id).first()
+    return Service.objects.select_related("project__host", "active_run").filter(pk=service_id).first()
 
 
 def revisions(service_id: int) -> QuerySet[Revision]:
@@ -65,7 +65,7 @@ def revision_of(service: Service, revision_id: int) -> Revision | None:
 
 
 def runs(*, service_id: int | None = None, state: str = "") -> QuerySet[DeploymentRun]:
-    found = DeploymentRun.objects.select_related("service__project", "requested_by").defer(*RUN_LIST_DEFERRED)
+    found = DeploymentRun.objects.select_related("service__project__host", "requested_by").defer(*RUN_LIST_DEFERRED)
     if service_id is not None:
         found = found.filter(service_id=service_id)
     if state:
@@ -74,7 +74,7 @@ def runs(*, service_id: int | None = None, state: str = "") -> QuerySet[Deployme
 
 
 def run_detail() -> QuerySet[DeploymentRun]:
-    return DeploymentRun.objects.select_related("service__project", "requested_by").prefetch_related("steps")
+    return DeploymentRun.objects.select_related("service__project__host", "requested_by").prefetch_related("steps")
 
 
 def check_cycles() -> QuerySet[CheckCycle]:
@@ -82,7 +82,7 @@ def check_cycles() -> QuerySet[CheckCycle]:
 
 
 def scans(*, service_id: int | None = None) -> QuerySet[ScanReport]:
-    found = ScanReport.objects.select_related("service__project").defer("report_json", "error_details")
+    found = ScanReport.objects.select_related("service__project__host").defer("report_json", "error_details")
     if service_id is not None:
         found = found.filter(service_id=service_id)
     return found.order_by("-created_at", "-id")

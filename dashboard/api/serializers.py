@@ -14,7 +14,16 @@ from registries.tags import PolicyError
 from registries.tags.windows import WindowError
 from scanning.models import ScanReport
 
-PROJECT_FIELDS = ("id", "name", "working_dir", "config_files", "maintenance_window", "last_seen_at", "created_at")
+PROJECT_FIELDS = (
+    "id",
+    "host",
+    "name",
+    "working_dir",
+    "config_files",
+    "maintenance_window",
+    "last_seen_at",
+    "created_at",
+)
 SERVICE_FIELDS = (
     "id",
     "project",
@@ -73,15 +82,19 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
+    host = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="The Docker host it runs on")
+
     class Meta:
         model = ComposeProject
         fields = PROJECT_FIELDS
 
 
 class ProjectRefSerializer(serializers.ModelSerializer):
+    host = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="The Docker host it runs on")
+
     class Meta:
         model = ComposeProject
-        fields = ("id", "name")
+        fields = ("id", "host", "name")
 
 
 class StateSerializer(serializers.Serializer):

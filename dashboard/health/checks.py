@@ -81,7 +81,9 @@ def check_compose() -> CheckResult:
 def check_redis() -> CheckResult:
     shown = _without_password(settings.REDIS_URL)
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=3, socket_timeout=3, **settings.REDIS_CLIENT_OPTIONS
+        )
         with client:
             version = client.info("server").get("redis_version", "?")
     except redis.RedisError as exc:
@@ -263,10 +265,19 @@ CHECKS: tuple[Callable[[], CheckResult], ...] = (
 )
 
 
+# A central server without an engine of its own (UPDATER_LOCAL_DOCKER=false) has nothing for these to check.
+ENGINE_CHECKS = {check_docker: ("docker", "Docker"), check_compose: ("compose", "Compose"),
+                 check_docker_disk: ("disk_docker", "Docker disk")}  # fmt: skip
+
+
 def run_all() -> list[CheckResult]:
     """Every check, in order; the database-backed ones are skipped when the database is not usable."""
     results = []
     for check in CHECKS:
+        if check in ENGINE_CHECKS and not settings.LOCAL_HOST:
+            name, label = ENGINE_CHECKS[check]
+            results.append(CheckResult(name, label, SKIPPED, "no engine here: the fleet's agents have them"))
+            continue
         if check in (check_secrets, check_clock) and any(r.name == "database" and r.failed for r in results):
             results.append(CheckResult(check.__name__[6:], check.__name__[6:].title(), SKIPPED, "needs the database"))
             continue

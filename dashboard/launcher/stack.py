@@ -197,6 +197,11 @@ def run(config: LaunchConfig) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["agent"]:  # `scripts/run.sh agent NAME`: one Docker host's agent of a fleet
+        from dashboard.launcher import agent
+
+        return agent.main(argv[1:])
     try:
         config = load_config(argv)
         logging.getLogger().setLevel(config.log_level)

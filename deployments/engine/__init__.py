@@ -5,7 +5,7 @@ Each step persists its state on the `DeploymentRun` row before it acts, with a c
 reconciler can undo.
 """
 
-from deployments.engine.recovery import reconcile, recover_run
+from deployments.engine.recovery import reconcile, recover_run, release_finished_claims
 from deployments.engine.request import DeployConflict, DeployRequestError, deployment_request, rollback_request
 from deployments.engine.runner import execute
 
@@ -16,5 +16,6 @@ __all__ = [
     "execute",
     "reconcile",
     "recover_run",
+    "release_finished_claims",
     "rollback_request",
 ]

@@ -5,6 +5,9 @@ may be lost (and fails one re-queued `DEPLOY_MAX_REQUEUES` times without a worke
 takes over active runs whose worker stopped reporting (heartbeat older than `DEPLOY_STALE_AFTER`)
 once it can fence the old worker out: a run verified before its worker died is recorded as it is,
 anything else is undone.
+
+A run is only ever recovered on its own host's agent (`hosts.serves`): its containers and Compose file
+are there. A host whose agent is down keeps its runs as they are until that agent comes back.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from deployments import docker
+from deployments import docker, hosts
 from deployments.engine import claims, sync
 from deployments.engine.backoff import fields_after_failure
 from deployments.engine.restore import restore_and_fail
 from deployments.engine.state import RunContext, StaleRun, finish, take_over
 from deployments.engine.targets import compose_target
 from deployments.locks import project_lease
-from deployments.models import ComposeProject, DeploymentRun, Service
+from deployments.models import ComposeProject, DeploymentRun, DockerHost, Service
 
 logger = logging.getLogger(__name__)
 State = DeploymentRun.State
@@ -42,13 +45,17 @@ def _stale_before(now: datetime) -> datetime:
     return now - timedelta(seconds=settings.DEPLOY_STALE_AFTER)
 
 
-def reconcile(now: datetime | None = None) -> ReconcileResult:
+def reconcile(now: datetime | None = None, *, host: DockerHost | None = None) -> ReconcileResult:
+    """Reconcile the runs of `host` (default: the host this process serves); never another host's."""
     now = now or timezone.now()
+    host = host or hosts.local_host()
     stale_before = _stale_before(now)
     result = ReconcileResult()
-    pending = DeploymentRun.objects.select_related("service__project").filter(
-        state=State.PENDING, created_at__lt=stale_before
-    )
+    if host is None or not hosts.serves(host):
+        result.released = release_finished_claims()
+        return result
+    runs = DeploymentRun.objects.filter(service__project__host=host)
+    pending = runs.select_related("service__project__host").filter(state=State.PENDING, created_at__lt=stale_before)
     for run in pending.filter(Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stale_before)):
         if run.requeue_count >= settings.DEPLOY_MAX_REQUEUES:
             if fail_pending(run, f"no worker started this deploy after {run.requeue_count} re-queues"):
@@ -59,14 +66,19 @@ def reconcile(now: datetime | None = None) -> ReconcileResult:
             heartbeat_at=now, requeue_count=run.requeue_count + 1
         ):
             result.requeue.append(run.pk)
-    abandoned = DeploymentRun.objects.filter(state__in=DeploymentRun.ACTIVE_STATES, heartbeat_at__lt=stale_before)
+    abandoned = runs.filter(state__in=DeploymentRun.ACTIVE_STATES, heartbeat_at__lt=stale_before)
     for run_id in abandoned.exclude(state=State.PENDING).values_list("pk", flat=True):
         if recover_run(run_id, now=now):
             result.recovered.append(run_id)
-    finished = DeploymentRun.FINAL_STATES
-    result.released = Service.objects.filter(active_run__state__in=finished).update(active_run=None)
-    result.released += ComposeProject.objects.filter(deploy_run__state__in=finished).update(deploy_run=None)
+    result.released = release_finished_claims()
     return result
+
+
+def release_finished_claims() -> int:
+    """Claims left by finished runs (database only: safe on any host)."""
+    finished = DeploymentRun.FINAL_STATES
+    released = Service.objects.filter(active_run__state__in=finished).update(active_run=None)
+    return released + ComposeProject.objects.filter(deploy_run__state__in=finished).update(deploy_run=None)
 
 
 def fail_pending(run: DeploymentRun, error: str) -> bool:
@@ -90,9 +102,11 @@ def fail_pending(run: DeploymentRun, error: str) -> bool:
 
 def recover_run(run_id: int, *, now: datetime | None = None) -> bool:
     """Take over an active run whose worker is gone; do nothing while its worker is alive."""
-    run = DeploymentRun.objects.select_related("service__project").filter(pk=run_id).first()
+    run = DeploymentRun.objects.select_related("service__project__host").filter(pk=run_id).first()
     if run is None or run.state not in DeploymentRun.ACTIVE_STATES or run.state == State.PENDING:
         return False
+    if not hosts.serves(run.service.project.host):
+        return False  # its engine and files are on another host: only that host's agent may touch them
     if run.heartbeat_at and run.heartbeat_at >= _stale_before(now or timezone.now()):
         return False
     with project_lease(run.service.project_id) as held:

@@ -9,7 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from deployments import compose_file, docker
+from deployments import compose_file, docker, hosts
 from deployments.backups import seal_edit
 from deployments.engine import claims, restore, sync
 from deployments.engine.faults import fault_point
@@ -39,7 +39,7 @@ class StepFailed(Exception):
         self.details = details
 
 
-def execute(run_id: int) -> bool:
+def execute(run_id: int, *, reroute_from: str | None = None) -> bool:
     """Entry point for the deploy task and the `deploy` command: run a pending deploy to its end.
 
     Returns False, doing nothing, while another deploy of the same Compose project holds it (the
@@ -47,9 +47,22 @@ def execute(run_id: int) -> bool:
     The project is serialised by a database claim; the Redis lease only spares that query. A run
     that is no longer pending (a redelivered or duplicated message) is handed to recovery, which
     only acts if its worker is gone.
+
+    A run of another host is not touched here: it is queued to that host's agent (unless the message
+    came from that host's queue already, `reroute_from`, which means a misconfigured worker: then the
+    run waits for its agent's reconciler).
     """
-    run = DeploymentRun.objects.select_related("service__project", "requested_by").filter(pk=run_id).first()
+    run = DeploymentRun.objects.select_related("service__project__host", "requested_by").filter(pk=run_id).first()
     if run is None:
+        return True
+    host = run.service.project.host
+    if not hosts.serves(host):
+        if reroute_from != host.queue:
+            from deployments.dispatch import enqueue_deploy
+
+            enqueue_deploy(run_id, host=host.name)
+        else:
+            logger.error("run %s belongs to host %s, which this worker does not serve", run_id, host)
         return True
     if run.state != State.PENDING:
         from deployments.engine.recovery import recover_run
@@ -62,7 +75,7 @@ def execute(run_id: int) -> bool:
             claims.touch_waiting(run)
             return False
         ctx = RunContext(run, on_heartbeat=held.renew)
-        ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag}")
+        ctx.note(f"{run.get_trigger_display()} deploy of {run.service} to {run.to_tag} on host {host}")
         try:
             if not claims.start_run(ctx):
                 logger.info("run %s: project %s is claimed by another deploy", run_id, run.service.project)

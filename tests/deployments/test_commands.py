@@ -17,14 +17,16 @@ def key(service) -> str:
 
 def test_deploy_queue_creates_a_pending_run_and_queues_it_after_commit(django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("deployments.dispatch.app.send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(
+        "deployments.dispatch.app.send_task", lambda name, args, queue: sent.append((name, args, queue))
+    )
     service = ServiceFactory()
     out = io.StringIO()
     with django_capture_on_commit_callbacks(execute=True):
         call_command("deploy", key(service), "1.1.0", "--queue", stdout=out)
     run = DeploymentRun.objects.get()
     assert (run.state, run.trigger, run.to_tag) == (DeploymentRun.State.PENDING, "manual", "1.1.0")
-    assert sent == [("deployments.tasks.deploy", [run.pk])]
+    assert sent == [("deployments.tasks.deploy", [run.pk], "host.local")]  # to the agent of its host
     assert f"queued run {run.pk}" in out.getvalue()
 
 
@@ -35,7 +37,7 @@ def test_rollback_without_history_is_one_clear_error():
 
 
 def test_rollback_queue_targets_the_previous_revision(django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr("deployments.dispatch.app.send_task", lambda name, args: None)
+    monkeypatch.setattr("deployments.dispatch.app.send_task", lambda name, args, queue: None)
     service = ServiceFactory(current_tag="1.1.0")
     RevisionFactory(service=service, tag="1.0.0")
     with django_capture_on_commit_callbacks(execute=True):

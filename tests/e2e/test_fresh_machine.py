@@ -125,6 +125,7 @@ def test_run_sh_installs_redis_and_serves_a_logged_in_status_page(fresh_debian, 
     port = free_port()
     environment, volumes = host_package_settings()
     environment.update(UPDATER_HTTP_PORT=str(port), CHECK_INTERVAL="3600")  # no check cycle during the test
+    environment["UPDATER_PROJECTS"] = os.environ["UPDATER_PROJECTS"]  # and never another test's projects
     volumes[str(repo_copy)] = {"bind": REPO_IN_CONTAINER, "mode": "rw"}
     volumes[docker_socket()] = {"bind": "/var/run/docker.sock", "mode": "rw"}
     volumes[compose_v2_path()] = {"bind": COMPOSE_PLUGIN, "mode": "ro"}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from deployments import engine
+from deployments import engine, hosts
 from deployments.dispatch import enqueue_deploy
-from deployments.models import DeploymentRun
+from deployments.models import DeploymentRun, DockerHost
 
 BUSY_WAIT_SECONDS = 300
 
@@ -33,13 +34,31 @@ class OpsCommand(BaseCommand):
         self.run_inline(run)
 
     def run_inline(self, run: DeploymentRun) -> None:
-        """Execute the run here, waiting while another deploy of the same project finishes."""
+        """Execute the run here, waiting while another deploy of the same project finishes.
+
+        A service of another host is deployed by that host's agent (its engine and files are there):
+        the run is queued to it and this command waits for the run to end.
+        """
+        host = DockerHost.objects.get(projects__services__runs=run)
+        if not hosts.serves(host):
+            self.wait_for_agent(run, host)
+            return
         deadline = time.monotonic() + BUSY_WAIT_SECONDS
         while not engine.execute(run.pk):
             if time.monotonic() > deadline:
                 enqueue_deploy(run.pk)
                 raise CommandError(f"project {run.service.project} stayed busy; run {run.pk} was queued for a worker")
             time.sleep(2)
+        self.report_run(run)
+
+    def wait_for_agent(self, run: DeploymentRun, host: DockerHost) -> None:
+        enqueue_deploy(run.pk, host=host.name)
+        self.stdout.write(f"run {run.pk} queued to the agent of host {host}; waiting for it to finish")
+        deadline = time.monotonic() + settings.CELERY_TASK_TIME_LIMIT + BUSY_WAIT_SECONDS
+        while DeploymentRun.objects.filter(pk=run.pk, state__in=DeploymentRun.ACTIVE_STATES).exists():
+            if time.monotonic() > deadline:
+                raise CommandError(f"run {run.pk} did not finish; host {host}'s agent may be offline")
+            time.sleep(1)
         self.report_run(run)
 
     def report_run(self, run: DeploymentRun) -> None:

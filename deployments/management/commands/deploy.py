@@ -9,7 +9,9 @@ class Command(OpsCommand):
     help = "Deploy TAG to PROJECT/SERVICE now (runs in this process unless --queue)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("service", help="PROJECT/SERVICE")
+        parser.add_argument(
+            "service", help="PROJECT/SERVICE (HOST/PROJECT/SERVICE when the project is on several hosts)"
+        )
         parser.add_argument("tag")
         parser.add_argument("--queue", action="store_true", help="hand the deploy to a Celery worker and return")
 

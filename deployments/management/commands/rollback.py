@@ -8,7 +8,9 @@ class Command(OpsCommand):
     help = "Roll PROJECT/SERVICE back to TAG's revision, or to the revision before the current one."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("service", help="PROJECT/SERVICE")
+        parser.add_argument(
+            "service", help="PROJECT/SERVICE (HOST/PROJECT/SERVICE when the project is on several hosts)"
+        )
         parser.add_argument("tag", nargs="?", help="a tag from the service's revision history")
         parser.add_argument("--queue", action="store_true", help="hand the rollback to a Celery worker and return")
 
