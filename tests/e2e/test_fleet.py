@@ -19,7 +19,6 @@ import pytest
 
 from deployments.models import CheckCycle, DeploymentRun, DockerHost, Service
 from registries.models import Registry
-from tests.support.chaos import foreign_compose_projects
 from tests.support.docker_env import ComposeProjectDir, ImageSpec, build_and_push, compose_v2_path, unique_project_name
 from tests.support.dockerd import private_dockerd
 from tests.support.fleet import agent_role, database_users, password_redis, running_agent
@@ -127,7 +126,7 @@ def fleet_story(auth_registry: RunningRegistry, tmp_path: Path, client, owner) -
                 "alpha",
                 tmp_path / "agents",
                 database_url=roles["alpha"],
-                UPDATER_IGNORED_PROJECTS=foreign_compose_projects(name),  # the engine is shared
+                UPDATER_PROJECTS=name,  # the engine is shared: manage only this test's project
                 **common,
             )
         )
