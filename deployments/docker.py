@@ -379,6 +379,10 @@ def compose_up(
 
 # --- Engine API ------------------------------------------------------------------------------
 
+# What the Engine client raises: docker-py's own errors, and requests' when the socket is gone or the
+# connection drops (a daemon restarting), which are not DockerExceptions.
+ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
+
 
 @functools.cache
 def engine() -> docker.DockerClient:
@@ -386,7 +390,7 @@ def engine() -> docker.DockerClient:
         if settings.DOCKER_HOST:
             return docker.DockerClient(base_url=settings.DOCKER_HOST, version="auto", timeout=30)
         return docker.from_env(version="auto", timeout=30)
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot reach the Docker engine: {exc}") from None
 
 
@@ -395,13 +399,31 @@ def engine_version() -> dict[str, str]:
     try:
         version = engine().api.version()
         info = engine().api.info()
-    except (docker.errors.DockerException, requests.RequestException) as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot reach the Docker engine: {exc}") from None
     return {
         "version": str(version.get("Version", "")),
         "api_version": str(version.get("ApiVersion", "")),
         "engine_id": str(info.get("ID", "")),
     }
+
+
+def wait_for_engine(timeout: float, *, on_tick: Callable[[], None] | None = None) -> float:
+    """Ping the engine until it answers (a daemon restarting takes seconds); return the seconds waited.
+
+    Raises `DockerError` if it has not answered within `timeout`. `on_tick` runs between attempts.
+    """
+    started = time.monotonic()
+    while True:
+        try:
+            engine().api.ping()
+            return time.monotonic() - started
+        except (DockerError, *ENGINE_ERRORS) as exc:
+            if time.monotonic() - started >= timeout:
+                raise DockerError(f"the Docker engine did not answer for {timeout:.0f}s: {exc}") from None
+        if on_tick:
+            on_tick()
+        time.sleep(1)
 
 
 def _container_info(attrs: dict) -> ContainerInfo:
@@ -434,7 +456,7 @@ def list_compose_containers(project: str | None = None, service: str | None = No
                 infos.append(_container_info(engine().api.inspect_container(summary["Id"])))
             except docker.errors.NotFound:
                 continue  # removed between list and inspect (e.g. mid-recreate)
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot list containers: {exc}") from None
     return [info for info in infos if not info.is_oneoff]
 
@@ -445,7 +467,7 @@ def image_info(reference: str) -> ImageInfo | None:
         attrs = engine().api.inspect_image(reference)
     except docker.errors.ImageNotFound:
         return None
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot inspect image {reference}: {exc}") from None
     return ImageInfo(
         id=attrs["Id"], repo_tags=tuple(attrs.get("RepoTags") or ()), repo_digests=tuple(attrs.get("RepoDigests") or ())
@@ -456,7 +478,7 @@ def tag_image(image_id: str, repository: str, tag: str) -> None:
     """Point `repository:tag` at a local image (used to bring an earlier image back without a pull)."""
     try:
         engine().api.tag(image_id, repository, tag, force=True)
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot tag {image_id[:19]} as {repository}:{tag}: {exc}") from None
 
 
@@ -466,14 +488,14 @@ def remove_container(container_id: str) -> None:
         engine().api.remove_container(container_id, force=True)
     except docker.errors.NotFound:
         return
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot remove container {container_id[:12]}: {exc}") from None
 
 
 def rename_container(container_id: str, name: str) -> None:
     try:
         engine().api.rename(container_id, name)
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot rename container {container_id[:12]} to {name}: {exc}") from None
 
 
@@ -483,7 +505,7 @@ def service_logs(project: str, service: str, *, tail: int = 40) -> str:
     for container in list_compose_containers(project, service):
         try:
             raw = engine().api.logs(container.id, tail=tail, stdout=True, stderr=True)
-        except docker.errors.DockerException:
+        except ENGINE_ERRORS:
             continue
         text = raw.decode("utf-8", errors="replace").strip()
         parts.append(f"--- {container.name} (last {tail} lines) ---\n{text or '(no output)'}")
@@ -507,7 +529,7 @@ def list_compose_container_summaries() -> list[ContainerInfo]:
     """
     try:
         summaries = engine().api.containers(all=True, filters={"label": [LABEL_PROJECT]})
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot list containers: {exc}") from None
     infos = [_summary_info(summary) for summary in summaries]
     return [info for info in infos if not info.is_oneoff]
@@ -519,7 +541,7 @@ def container_info(container_id: str) -> ContainerInfo | None:
         return _container_info(engine().api.inspect_container(container_id))
     except docker.errors.NotFound:
         return None
-    except docker.errors.DockerException as exc:
+    except ENGINE_ERRORS as exc:
         raise DockerError(f"cannot inspect container {container_id[:12]}: {exc}") from None
 
 

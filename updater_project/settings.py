@@ -303,6 +303,8 @@ DEPLOY_STALE_AFTER = env.int("UPDATER_DEPLOY_STALE_AFTER", 90, minimum=10)
 DEPLOY_MAX_REQUEUES = env.int("UPDATER_DEPLOY_MAX_REQUEUES", 5, minimum=1)
 # How long a deploy keeps retrying a database write (connection lost, server restarting) before it gives up.
 DEPLOY_DB_RETRY_SECONDS = env.int("UPDATER_DEPLOY_DB_RETRY_SECONDS", 60, minimum=0)
+# How long a restore waits for a Docker engine that does not answer (daemon restarting) before giving up.
+DEPLOY_ENGINE_WAIT_SECONDS = env.int("UPDATER_DEPLOY_ENGINE_WAIT_SECONDS", 120, minimum=0)
 # A deploy that failed before replacing anything is retried after base, 2 x base, 4 x base… up to max seconds.
 DEPLOY_BACKOFF_BASE = env.int("UPDATER_DEPLOY_BACKOFF_BASE", 300, minimum=1)
 DEPLOY_BACKOFF_MAX = env.int("UPDATER_DEPLOY_BACKOFF_MAX", 6 * 3600, minimum=1)

@@ -63,6 +63,10 @@ def restore_previous(ctx: RunContext) -> list[str]:
         return []
     target = compose_target(run.service)
     try:
+        # A failed step may be the daemon restarting: what it left is only visible once it answers again.
+        waited = docker.wait_for_engine(settings.DEPLOY_ENGINE_WAIT_SECONDS, on_tick=ctx.heartbeat)
+        if waited >= 1:
+            ctx.note(f"the Docker engine answered again after {waited:.0f}s")
         containers = docker.list_compose_containers(target.project, run.service.name)
         # After an interrupted `up` a "running" old container may be one the daemon is still stopping
         # (the stop outlives the killed client): from the replace step on, always bring it back.
