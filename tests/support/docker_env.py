@@ -22,7 +22,7 @@ import docker
 import pytest
 
 TEST_LABEL = "dockerimageupdater.test"
-SESSION_ID = os.environ["UPDATER_TEST_SESSION"]  # set by tests.testenv, before Django
+SESSION_ID = os.environ.setdefault("UPDATER_TEST_SESSION", uuid.uuid4().hex[:8])  # tests.testenv sets it first
 BUSYBOX = Path("/bin/busybox")
 
 # PID 1 ignores SIGTERM without a handler: trap it so `docker stop` takes milliseconds, not 10 s.
