@@ -10,6 +10,10 @@ import click
 from celery import Celery, beat, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "updater_project.settings")
+# Celery's Django fixup runs Django's system checks when a worker starts, and the URL checks import the
+# whole URLconf: the REST API, its OpenAPI generator, the admin and metrics views (~35 MB the worker never
+# uses). `manage.py check` (scripts/test.sh, CI) and the web process's own imports cover them.
+os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
 
 app = Celery("updater")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -58,6 +62,16 @@ def schedule_periodic_tasks(sender: Celery, **_kwargs: object) -> None:
             "options": {"expires": float(settings.HEALTH_CHECK_INTERVAL)},
         },
     }
+
+
+@signals.worker_init.connect
+def use_the_page_urlconf(**_kwargs: object) -> None:
+    """A worker reverses page URLs (live pushes, notification links) but serves no API: see page_urls."""
+    from django.conf import settings
+    from django.urls import clear_url_caches
+
+    settings.ROOT_URLCONF = "updater_project.page_urls"
+    clear_url_caches()
 
 
 @signals.worker_before_create_process.connect
