@@ -228,10 +228,15 @@ class HostGroup:
     counts: dict[str, int]  # StateStyle.key -> services of this host in that state
     total: int
     attention: int
+    alone: bool = False  # the only host: the board shows no host heading (a single host stays as simple)
 
     @property
     def liveness(self) -> str:
         return self.host.liveness()
+
+    @property
+    def headed(self) -> bool:
+        return not self.alone or self.offline
 
     @property
     def offline(self) -> bool:
@@ -337,6 +342,8 @@ def board(filters: BoardFilters = BoardFilters()) -> Board:
         if not groups or groups[-1][0] != row.service.project.name:
             groups.append((row.service.project.name, []))
         groups[-1][1].append(row)
+    for group in by_host.values():
+        group.alone = len(by_host) == 1
     host_groups = [group for group in by_host.values() if not filters.host or group.host.name == filters.host]
     return Board(
         groups=[group for host in host_groups for group in host.groups],

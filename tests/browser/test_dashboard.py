@@ -78,7 +78,11 @@ def test_board_shows_a_pushed_tag_deploy_live_then_roll_back_from_the_revision_p
         wait_state(page, row, "synced")
         assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
         seen = states_of(page, f"svc-{service.pk}")
-        assert _in_order(seen, ["synced", "update", "deploying", "synced"]), seen
+        # An auto-mode update is pushed as "Update available" and, milliseconds later, "Deploying…" (the
+        # order is held by test_an_update_is_announced_before_its_deploy_is_claimed); htmx settles a swap
+        # 20 ms after it, so the first can be replaced before it shows. What a person sees: it deploys.
+        assert _in_order(seen, ["synced", "deploying", "synced"]), seen
+        assert set(seen) <= {"synced", "update", "deploying"}, seen  # never Failed or Unknown on the way
         assert page.locator(f"{row} .c-current .tag").inner_text() == "1.1.0"
         shots.take(page, "board-updated")
 
