@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from registries.reference import validate_registry_host
-from registries.secrets import decrypt_secret, encrypt_secret
+from registries.secrets import SealedSecret
 
 
-class Registry(models.Model):
+class Registry(SealedSecret):
     """A registry host (`ghcr.io`, `127.0.0.1:5000`, `docker.io`) and how to authenticate to it.
 
     Services whose image lives on a host with no row here are checked anonymously.
@@ -39,7 +39,6 @@ class Registry(models.Model):
         blank=True,
         help_text="User, robot account, access key ID or client ID, depending on the provider.",
     )
-    secret_encrypted = models.TextField(blank=True, editable=False)
     options = models.JSONField(
         default=dict, blank=True, help_text="Provider settings that are not secret (region, role, tenant…)."
     )
@@ -82,16 +81,6 @@ class Registry(models.Model):
                 errors["ca_certificate"] = "not a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def has_secret(self) -> bool:
-        return bool(self.secret_encrypted)
-
-    def set_secret(self, plaintext: str) -> None:
-        self.secret_encrypted = encrypt_secret(plaintext) if plaintext else ""
-
-    def get_secret(self) -> str:
-        return decrypt_secret(self.secret_encrypted) if self.secret_encrypted else ""
 
 
 class RegistryHealth(models.Model):

@@ -1,13 +1,19 @@
-"""Encryption of registry secrets at rest (Fernet, keys from UPDATER_ENCRYPTION_KEYS).
+"""Encryption of secrets at rest (Fernet, keys from UPDATER_ENCRYPTION_KEYS).
 
 The first key encrypts; every key is tried to decrypt, so keys rotate by prepending a new one.
 A token no key can open raises `CredentialUndecryptable`: ciphertext is never used as a password.
+
+Every model field that holds such a token is listed in `SEALED_FIELDS` (apps add theirs in `ready()`),
+so `manage.py rotate_keys` and the doctor's key check cover all of them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.db import models
 
 
 class CredentialError(Exception):
@@ -57,3 +63,41 @@ def rotate_secret(token: str) -> str:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise CredentialUndecryptable() from None
+
+
+@dataclass(frozen=True)
+class SealedField:
+    """A model field holding an encrypted token; `name_field` names a row in messages (never the secret)."""
+
+    model: str  # "app_label.ModelName"
+    field: str
+    name_field: str
+    what: str  # "registry secret", "notification URL", …
+
+
+SEALED_FIELDS: list[SealedField] = []
+
+
+def sealed_field_register(field: SealedField) -> None:
+    """Called from an app's `ready()`; idempotent."""
+    if field not in SEALED_FIELDS:
+        SEALED_FIELDS.append(field)
+
+
+class SealedSecret(models.Model):
+    """An optional secret stored encrypted (`secret_encrypted`), write-only: set, read back, or test presence."""
+
+    secret_encrypted = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_encrypted)
+
+    def set_secret(self, plaintext: str) -> None:
+        self.secret_encrypted = encrypt_secret(plaintext) if plaintext else ""
+
+    def get_secret(self) -> str:
+        return decrypt_secret(self.secret_encrypted) if self.secret_encrypted else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from registries.secrets import decrypt_secret, encrypt_secret
+from registries.secrets import SealedSecret
 
 
 class WebhookFamily(models.TextChoices):
@@ -18,7 +18,7 @@ class WebhookFamily(models.TextChoices):
     QUAY = "quay", "Quay repository push"
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(SealedSecret):
     """`/hooks/<token>/` for one registry. Only a SHA-256 of the token is stored: the URL is shown once,
     when it is made. `secret` is what the registry proves itself with besides the URL (a static
     Authorization header, or GitHub's HMAC key), encrypted like registry secrets and write-only."""
@@ -27,7 +27,6 @@ class WebhookEndpoint(models.Model):
     family = models.CharField(max_length=16, choices=WebhookFamily.choices)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_hint = models.CharField(max_length=8, editable=False, help_text="The token's last characters.")
-    secret_encrypted = models.TextField(blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     token_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -42,16 +41,6 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"webhook of {self.registry.host} (…{self.token_hint})"
-
-    @property
-    def has_secret(self) -> bool:
-        return bool(self.secret_encrypted)
-
-    def set_secret(self, plaintext: str) -> None:
-        self.secret_encrypted = encrypt_secret(plaintext) if plaintext else ""
-
-    def get_secret(self) -> str:
-        return decrypt_secret(self.secret_encrypted) if self.secret_encrypted else ""
 
 
 class WebhookDelivery(models.Model):

@@ -47,8 +47,30 @@ def test_a_secret_no_key_opens_is_named_and_left_alone(db, settings):
     row.set_secret("lost")
     row.save()
     settings.ENCRYPTION_KEYS = [NEW]
-    with pytest.raises(CommandError, match=r"1 registry secret\(s\) \(quay.io\)"):
+    with pytest.raises(CommandError, match=r"1 secret\(s\) \(registry secret of quay.io\)"):
         call_command("rotate_keys", stdout=io.StringIO())
     row.refresh_from_db()
     with pytest.raises(CredentialUndecryptable):
         row.get_secret()
+
+
+def test_webhook_secrets_and_notification_urls_are_rotated_too(db, settings):
+    from dashboard.models import NotificationChannel
+    from registries.webhooks.services import webhook_endpoint_create
+
+    settings.ENCRYPTION_KEYS = [OLD]
+    registry = Registry.objects.create(host="harbor.example.com")
+    endpoint, _ = webhook_endpoint_create(registry=registry, family="harbor", secret="Bearer hook-secret")
+    channel = NotificationChannel(name="ops")
+    channel.set_url("json://127.0.0.1:9/notify?token=apprise-secret")
+    channel.save()
+    settings.ENCRYPTION_KEYS = [NEW, OLD]
+    out = io.StringIO()
+    call_command("rotate_keys", stdout=out)
+    assert "webhook secrets re-encrypted: 1" in out.getvalue()
+    assert "notification channel URLs re-encrypted: 1" in out.getvalue()
+    settings.ENCRYPTION_KEYS = [NEW]
+    endpoint.refresh_from_db()
+    channel.refresh_from_db()
+    assert endpoint.get_secret() == "Bearer hook-secret"
+    assert channel.get_url() == "json://127.0.0.1:9/notify?token=apprise-secret"

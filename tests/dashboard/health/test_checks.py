@@ -94,8 +94,21 @@ def test_secrets_check_fails_when_a_key_was_replaced(settings):
     settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
     result = checks.check_secrets()
     assert result.failed
-    assert "1 of 1 stored registry secrets cannot be decrypted: ghcr.io" in result.summary
+    assert "1 of 1 stored secrets cannot be decrypted: registry secret of ghcr.io" in result.summary
     assert "UPDATER_ENCRYPTION_KEYS" in result.fix and "hunter2" not in result.summary
+
+
+@pytest.mark.django_db
+def test_secrets_check_covers_notification_urls(settings):
+    from dashboard.models import NotificationChannel
+
+    channel = NotificationChannel(name="ops-chat")
+    channel.set_url("json://127.0.0.1:9/?token=apprise-secret")
+    channel.save()
+    settings.ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    result = checks.check_secrets()
+    assert result.failed and "notification channel URL of ops-chat" in result.summary
+    assert "apprise-secret" not in result.summary
 
 
 def skewed_registry(seconds: float) -> type[BaseHTTPRequestHandler]:
